@@ -1,0 +1,623 @@
+"""PseudoLabelClassifier: iterative pseudo-labeling around any classifier."""
+
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    clone,
+    is_classifier,
+)
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+)
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
+
+from ._selection import confident_mask
+from .utils._compat import (
+    _check_method_params,
+    _estimator_has,
+    _fit_context,
+    _raise_for_params,
+    _routing_enabled,
+    _safe_indexing,
+    process_routing,
+)
+
+__all__ = ["PseudoLabelClassifier"]
+
+
+def _is_dataframe(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns")
+
+
+def _label_chunk(estimator, X_chunk, use_proba):
+    """Pseudo-labels and their confidence for one chunk of rows."""
+    if use_proba:
+        proba = estimator.predict_proba(X_chunk)
+        best = np.argmax(proba, axis=1)
+        return estimator.classes_[best], proba[np.arange(best.shape[0]), best]
+    labels = estimator.predict(X_chunk)
+    return labels, np.full(labels.shape[0], np.nan)
+
+
+class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Pseudo-labeling (self-training) meta-estimator around any classifier.
+
+    Rows whose label is ``-1`` are unlabeled. The classifier is first fitted on
+    the labeled rows. Each iteration then draws a random batch from the pool of
+    unlabeled rows, labels it with the current model, keeps the labels whose
+    confidence reaches ``threshold`` (all of them by default), and refits on the
+    labeled rows plus every pseudo-labeled row so far. Rows that miss the
+    threshold go back to the pool and may be drawn again by a later, better
+    model. The returned model has been trained on every row that was added.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A classifier implementing ``fit`` and ``predict``; ``predict_proba`` is
+        needed when ``threshold`` is set. It is cloned, never modified.
+
+    sample_rate : float or int, default=0.04
+        Size of the batch drawn from the pool at each iteration. A float in
+        (0, 1] is a fraction of the initial number of unlabeled rows (rounded
+        up); an int >= 1 is a number of rows. With the default and no
+        ``threshold``, the pool is exhausted after 25 iterations.
+
+    threshold : float or None, default=None
+        When set, in [0, 1): keep only the pseudo-labels whose highest
+        ``predict_proba`` is at least ``threshold``. ``None`` keeps them all,
+        as the published algorithm does.
+
+    max_iter : int or None, default=None
+        Maximum number of iterations; ``None`` runs until the pool is empty or
+        an iteration adds nothing. ``max_iter=0`` is a plain supervised fit.
+
+    refit : {"full", "warm", "partial"}, default="full"
+        How the model is updated after each iteration. ``"full"`` fits a fresh
+        clone on all rows labeled so far. ``"warm"`` fits the previous model
+        again with ``warm_start=True``, so it starts from the last solution;
+        the estimator needs a ``warm_start`` parameter. ``"partial"`` calls
+        ``partial_fit`` once on the rows added in the iteration (plus the
+        labeled rows), the cheapest update; the estimator needs ``partial_fit``.
+
+    chunk_size : int, default=10_000
+        Batches are labeled in chunks of at most this many rows, so the memory
+        used by predictions does not grow with the batch.
+
+    n_jobs : int or None, default=None
+        Number of jobs that label the chunks of a batch in parallel through
+        joblib. ``None`` means 1 unless in a :func:`joblib.parallel_config`
+        context, whose backend (threads, processes, or a Dask cluster) is used.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random draws from the pool. It is not passed to
+        ``estimator``: set that estimator's own ``random_state`` for fully
+        reproducible fits.
+
+    verbose : int, default=0
+        Print one line of progress per iteration when > 0.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The classifier fitted on the labeled and all pseudo-labeled rows.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, from the labeled rows.
+
+    transduction_ : ndarray of shape (n_samples,)
+        The label of each training row: its true label, the pseudo-label it got,
+        or -1 for rows never pseudo-labeled.
+
+    labeled_iter_ : ndarray of shape (n_samples,)
+        The iteration in which each row got its label: 0 for labeled rows, -1
+        for rows never pseudo-labeled.
+
+    n_iter_ : int
+        Number of pseudo-labeling iterations run (0 when there was no unlabeled
+        row or ``max_iter=0``).
+
+    termination_condition_ : {"all_labeled", "max_iter", "no_change"}
+        Why fitting stopped: the pool is empty, ``max_iter`` was reached, or an
+        iteration added no row.
+
+    history_ : list of dict
+        One record per iteration, in order, with the keys ``"iteration"``
+        (1-based), ``"n_drawn"`` (rows drawn from the pool), ``"n_added"`` (rows
+        pseudo-labeled and added), ``"mean_confidence"`` (mean highest
+        ``predict_proba`` of the added rows, NaN without ``predict_proba`` or
+        when none was added), ``"n_pool"`` (unlabeled rows left in the pool)
+        and ``"fit_time"`` (seconds of the refit). ``pandas.DataFrame(history_)``
+        makes it a table.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``; only defined when ``X`` has
+        feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Adds every confident
+        prediction of the whole pool at each iteration.
+    make_pseudo_label_pipeline : The reference feature pipeline around this
+        estimator.
+
+    Notes
+    -----
+    ``-1`` marks unlabeled rows, as in scikit-learn, so that a Pipeline fits its
+    unsupervised steps (scaling, PCA) on all rows. With string class labels, use
+    an object array and the integer ``-1`` for unlabeled rows; in an array of
+    NumPy string dtype, where ``-1`` becomes the string ``"-1"``, that string
+    marks unlabeled rows, and ``transduction_`` is an object array.
+
+    ``sample_weight`` given to ``fit`` is indexed with the rows of each refit:
+    a labeled row keeps its weight, and a pseudo-labeled row is weighted by the
+    weight given for it.
+
+    References
+    ----------
+    .. [1] D.-H. Lee, "Pseudo-Label: The Simple and Efficient Semi-Supervised
+       Learning Method for Deep Neural Networks", ICML 2013 Workshop on
+       Challenges in Representation Learning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from pseudo_sklearn import PseudoLabelClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_semi = y.copy()
+    >>> y_semi[np.random.RandomState(0).rand(len(y)) < 0.9] = -1
+    >>> clf = PseudoLabelClassifier(
+    ...     LogisticRegression(max_iter=1000), sample_rate=0.25, random_state=0
+    ... )
+    >>> clf.fit(X, y_semi).n_iter_
+    4
+    >>> clf.termination_condition_
+    'all_labeled'
+    >>> bool((clf.transduction_ != -1).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "sample_rate": [
+            Interval(RealNotInt, 0, 1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "threshold": [Interval(Real, 0, 1, closed="left"), None],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), None],
+        "refit": [StrOptions({"full", "warm", "partial"})],
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        sample_rate=0.04,
+        threshold=None,
+        max_iter=None,
+        refit="full",
+        chunk_size=10_000,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.sample_rate = sample_rate
+        self.threshold = threshold
+        self.max_iter = max_iter
+        self.refit = refit
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_estimator_capabilities(self, sample_weight):
+        name = type(self.estimator).__name__
+        if not is_classifier(self.estimator):
+            raise ValueError(
+                f"estimator={name} is not a classifier: PseudoLabelClassifier "
+                "needs one, such as LogisticRegression() or SGDClassifier("
+                "loss='log_loss'), or a Pipeline that ends in a classifier."
+            )
+        if self.threshold is not None and not hasattr(self.estimator, "predict_proba"):
+            raise ValueError(
+                f"threshold={self.threshold} needs predict_proba, which "
+                f"estimator={name} does not provide. Set threshold=None, or use a "
+                "classifier with predict_proba (for example wrap it in "
+                "sklearn.calibration.CalibratedClassifierCV)."
+            )
+        if self.refit == "warm" and "warm_start" not in self.estimator.get_params():
+            raise ValueError(
+                f"refit='warm' needs an estimator with a warm_start parameter, and "
+                f"{name} has none. Use refit='full', or refit='partial' if it has "
+                "partial_fit."
+            )
+        if self.refit == "partial" and not hasattr(self.estimator, "partial_fit"):
+            raise ValueError(
+                f"refit='partial' needs an estimator with partial_fit, and {name} "
+                "has none. Use refit='full' (or 'warm' if it has warm_start)."
+            )
+        if (
+            sample_weight is not None
+            and not _routing_enabled()
+            and not has_fit_parameter(self.estimator, "sample_weight")
+        ):
+            raise ValueError(
+                f"sample_weight was given but estimator={name} does not accept "
+                "sample_weight in fit. Drop sample_weight, use an estimator that "
+                "takes it, or enable metadata routing for a Pipeline."
+            )
+
+    def _validate_fit_data(self, X, y):
+        allow_nan = get_tags(self.estimator).input_tags.allow_nan
+        X_checked, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )
+        if y.dtype.kind in "US":
+            # A string array cannot hold the integer -1: NumPy turns it into the
+            # string "-1", which therefore marks unlabeled rows here too.
+            y = y.astype(object)
+            y[y == "-1"] = -1
+        # Sparse input is indexed by rows many times: CSR makes that cheap.
+        if hasattr(X_checked, "tocsr"):
+            X_checked = X_checked.tocsr()
+        # A DataFrame travels as it is, so that an inner Pipeline can select
+        # columns by name.
+        return (X if _is_dataframe(X) else X_checked), y
+
+    def _check_X_predict(self, X):
+        allow_nan = get_tags(self.estimator_).input_tags.allow_nan
+        X_checked = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )
+        return X if _is_dataframe(X) else X_checked
+
+    def _batch_size(self, n_unlabeled):
+        if isinstance(self.sample_rate, Integral):
+            return int(self.sample_rate)
+        # round() first: 0.04 * 59_000 is 2360.0000000000005 in floating point.
+        return max(1, math.ceil(round(self.sample_rate * n_unlabeled, 9)))
+
+    def _label_rows(self, estimator, X, rows, use_proba):
+        """Pseudo-labels and confidences of ``rows``, in bounded chunks."""
+        chunks = [
+            rows[start : start + self.chunk_size]
+            for start in range(0, rows.shape[0], self.chunk_size)
+        ]
+        if len(chunks) == 1:
+            return _label_chunk(estimator, _safe_indexing(X, rows), use_proba)
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_label_chunk)(estimator, _safe_indexing(X, chunk), use_proba)
+            for chunk in chunks
+        )
+        labels = np.concatenate([labels for labels, _ in results])
+        confidence = np.concatenate([conf for _, conf in results])
+        return labels, confidence
+
+    def _fit_rows(self, estimator, X, rows, sample_weight, fit_params, method="fit"):
+        params = _check_method_params(X, fit_params, indices=rows)
+        if sample_weight is not None:
+            params["sample_weight"] = sample_weight[rows]
+        if method == "partial_fit":
+            params["classes"] = self.classes_
+        getattr(estimator, method)(
+            _safe_indexing(X, rows), self.transduction_[rows], **params
+        )
+        return estimator
+
+    def _refit(self, X, labeled_rows, train_rows, new_rows, sample_weight, params):
+        if self.refit == "full":
+            estimator = clone(self.estimator)
+            return self._fit_rows(estimator, X, train_rows, sample_weight, params)
+        if self.refit == "warm":
+            self.estimator_.set_params(warm_start=True)
+            return self._fit_rows(self.estimator_, X, train_rows, sample_weight, params)
+        # The labeled rows go along with each partial update, so that the true
+        # labels keep anchoring the model while pseudo-labels stream in.
+        # Other fit parameters belong to fit, not to partial_fit.
+        rows = np.concatenate([labeled_rows, new_rows])
+        return self._fit_rows(
+            self.estimator_, X, rows, sample_weight, {}, method="partial_fit"
+        )
+
+    @_fit_context(
+        # the inner estimator is validated by its own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit on the labeled rows, then pseudo-label and refit iteratively.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training rows, labeled and unlabeled.
+
+        y : array-like of shape (n_samples,)
+            Class labels, with -1 for unlabeled rows.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, given to the inner estimator's ``fit`` for the
+            rows of each refit (labeled and pseudo-labeled).
+
+        **fit_params : dict
+            Other parameters for the inner estimator's ``fit``; only with
+            metadata routing enabled (``sklearn.set_config(
+            enable_metadata_routing=True)``). Parameters of length n_samples
+            are indexed with the rows of each refit.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        _raise_for_params(fit_params, self, "fit")
+        self._check_estimator_capabilities(sample_weight)
+        X, y = self._validate_fit_data(X, y)
+        n_samples = y.shape[0]
+
+        labeled = np.asarray(y != -1, dtype=bool)
+        if not labeled.any():
+            raise ValueError(
+                "y has no labeled row: every entry is -1. PseudoLabelClassifier "
+                "first fits the estimator on the labeled rows; give at least one "
+                "labeled row per class (-1 marks the unlabeled ones)."
+            )
+        check_classification_targets(y[labeled])
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+
+        if _routing_enabled():
+            routed = process_routing(
+                self, "fit", sample_weight=sample_weight, **fit_params
+            )
+            est_params = dict(routed.estimator.fit)
+            sample_weight = est_params.pop("sample_weight", None)
+        else:
+            est_params = {}
+
+        rng = check_random_state(self.random_state)
+        self.transduction_ = np.copy(y)
+        self.labeled_iter_ = np.full(n_samples, -1, dtype=np.intp)
+        self.labeled_iter_[labeled] = 0
+        self.history_ = []
+        self.n_iter_ = 0
+
+        labeled_rows = np.flatnonzero(labeled)
+        pool = np.flatnonzero(~labeled)
+        # train_order[:n_train] are the rows of the training set, labeled rows
+        # first, then pseudo-labeled rows in the order they were added.
+        train_order = np.empty(n_samples, dtype=np.intp)
+        n_train = labeled_rows.shape[0]
+        train_order[:n_train] = labeled_rows
+
+        self.estimator_ = self._fit_rows(
+            clone(self.estimator), X, labeled_rows, sample_weight, est_params
+        )
+        self.classes_ = self.estimator_.classes_
+        use_proba = hasattr(self.estimator_, "predict_proba")
+        batch_size = self._batch_size(pool.shape[0])
+        n_planned = (
+            math.ceil(pool.shape[0] / batch_size) if self.threshold is None else None
+        )
+        if self.max_iter is not None and n_planned is not None:
+            n_planned = min(n_planned, self.max_iter)
+
+        self.termination_condition_ = "all_labeled"
+        while pool.shape[0] > 0:
+            if self.max_iter is not None and self.n_iter_ >= self.max_iter:
+                self.termination_condition_ = "max_iter"
+                break
+            self.n_iter_ += 1
+            take = rng.choice(
+                pool.shape[0], size=min(batch_size, pool.shape[0]), replace=False
+            )
+            drawn = pool[take]
+            labels, confidence = self._label_rows(self.estimator_, X, drawn, use_proba)
+            keep = confident_mask(confidence, self.threshold)
+            added = drawn[keep]
+            record = {
+                "iteration": self.n_iter_,
+                "n_drawn": int(drawn.shape[0]),
+                "n_added": int(added.shape[0]),
+                "mean_confidence": (
+                    float(np.mean(confidence[keep])) if keep.any() else float("nan")
+                ),
+                "n_pool": int(pool.shape[0] - added.shape[0]),
+                "fit_time": 0.0,
+            }
+            if added.shape[0] == 0:
+                self.history_.append(record)
+                self.termination_condition_ = "no_change"
+                self._report(record, n_planned)
+                break
+
+            self.transduction_[added] = labels[keep]
+            self.labeled_iter_[added] = self.n_iter_
+            pool = np.delete(pool, take[keep])
+            train_order[n_train : n_train + added.shape[0]] = added
+            n_train += added.shape[0]
+
+            start = time.perf_counter()
+            self.estimator_ = self._refit(
+                X,
+                labeled_rows,
+                train_order[:n_train],
+                added,
+                sample_weight,
+                est_params,
+            )
+            record["fit_time"] = time.perf_counter() - start
+            self.history_.append(record)
+            self._report(record, n_planned)
+        return self
+
+    def _report(self, record, n_planned):
+        if not self.verbose:
+            return
+        of = f"/{n_planned}" if n_planned is not None else ""
+        print(
+            f"[PseudoLabelClassifier] iteration {record['iteration']}{of}: "
+            f"drew {record['n_drawn']}, added {record['n_added']} "
+            f"(mean confidence {record['mean_confidence']:.3f}), "
+            f"{record['n_pool']} left in the pool, refit {record['fit_time']:.2f}s",
+            flush=True,
+        )
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict the class of each row of `X` with the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted classes.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(self._check_X_predict(X))
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of each row of `X`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(self._check_X_predict(X))
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities of each row of `X`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(self._check_X_predict(X))
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator on `X`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The inner estimator's decision function.
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(self._check_X_predict(X))
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of the fitted estimator on `X` and `y`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Test rows.
+
+        y : array-like of shape (n_samples,)
+            True labels of `X`.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            Accuracy of ``predict(X)`` against `y`.
+        """
+        check_is_fitted(self)
+        return self.estimator_.score(
+            self._check_X_predict(X), y, sample_weight=sample_weight
+        )
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routes ``fit`` metadata (``sample_weight`` among it) to the inner
+            estimator's ``fit``, and each prediction method's to its namesake.
+        """
+        router = MetadataRouter(owner=self)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping()
+            .add(callee="fit", caller="fit")
+            .add(callee="predict", caller="predict")
+            .add(callee="predict_proba", caller="predict_proba")
+            .add(callee="predict_log_proba", caller="predict_log_proba")
+            .add(callee="decision_function", caller="decision_function")
+            .add(callee="score", caller="score"),
+        )
+        return router
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags

