@@ -90,13 +90,18 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Maximum number of iterations; ``None`` runs until the pool is empty or
         an iteration adds nothing. ``max_iter=0`` is a plain supervised fit.
 
-    refit : {"full", "warm", "partial"}, default="full"
+    refit : {"auto", "full", "warm", "partial"}, default="auto"
         How the model is updated after each iteration. ``"full"`` fits a fresh
-        clone on all rows labeled so far. ``"warm"`` fits the previous model
-        again with ``warm_start=True``, so it starts from the last solution;
-        the estimator needs a ``warm_start`` parameter. ``"partial"`` calls
-        ``partial_fit`` once on the rows added in the iteration (plus the
-        labeled rows), the cheapest update; the estimator needs ``partial_fit``.
+        clone on all rows labeled so far, as the published algorithm does.
+        ``"warm"`` fits the previous model again with ``warm_start=True``, so it
+        starts from the last solution; the estimator needs a ``warm_start``
+        parameter. ``"partial"`` calls ``partial_fit`` once on the rows added in
+        the iteration together with the labeled rows: the cost of the whole loop
+        is then about one pass over the data instead of one fit per iteration.
+        ``"auto"`` is ``"partial"`` when the estimator has ``partial_fit`` and
+        ``"full"`` otherwise. On the MNIST benchmark, ``"partial"`` with
+        ``SGDClassifier`` was both the fastest and the most accurate mode (see
+        ``benchmarks/mnist_logreg.py``).
 
     chunk_size : int, default=10_000
         Batches are labeled in chunks of at most this many rows, so the memory
@@ -208,7 +213,7 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ],
         "threshold": [Interval(Real, 0, 1, closed="left"), None],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
-        "refit": [StrOptions({"full", "warm", "partial"})],
+        "refit": [StrOptions({"auto", "full", "warm", "partial"})],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -222,7 +227,7 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         sample_rate=0.04,
         threshold=None,
         max_iter=None,
-        refit="full",
+        refit="auto",
         chunk_size=10_000,
         n_jobs=None,
         random_state=None,
@@ -342,11 +347,17 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         return estimator
 
+    def _refit_mode(self):
+        if self.refit != "auto":
+            return self.refit
+        return "partial" if hasattr(self.estimator, "partial_fit") else "full"
+
     def _refit(self, X, labeled_rows, train_rows, new_rows, sample_weight, params):
-        if self.refit == "full":
+        mode = self._refit_mode()
+        if mode == "full":
             estimator = clone(self.estimator)
             return self._fit_rows(estimator, X, train_rows, sample_weight, params)
-        if self.refit == "warm":
+        if mode == "warm":
             self.estimator_.set_params(warm_start=True)
             return self._fit_rows(self.estimator_, X, train_rows, sample_weight, params)
         # The labeled rows go along with each partial update, so that the true

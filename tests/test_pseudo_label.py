@@ -464,3 +464,19 @@ def test_error_continuous_target(data):
     X, _, _ = data
     with pytest.raises(ValueError, match="Unknown label type"):
         PseudoLabelClassifier(logreg()).fit(X, np.linspace(0, 1, X.shape[0]))
+
+
+def test_auto_refit_is_partial_with_partial_fit_else_full(data):
+    X, _, y_semi = data
+
+    def fit(inner, refit):
+        return PseudoLabelClassifier(
+            inner, refit=refit, sample_rate=0.25, random_state=0
+        ).fit(X, y_semi)
+
+    sgd = SGDClassifier(loss="log_loss", random_state=0)
+    auto, partial, full = (fit(sgd, mode) for mode in ("auto", "partial", "full"))
+    np.testing.assert_array_equal(auto.estimator_.coef_, partial.estimator_.coef_)
+    assert not np.array_equal(auto.estimator_.coef_, full.estimator_.coef_)
+    auto_lr, full_lr = fit(logreg(), "auto"), fit(logreg(), "full")
+    np.testing.assert_array_equal(auto_lr.estimator_.coef_, full_lr.estimator_.coef_)
