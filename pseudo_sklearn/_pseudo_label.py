@@ -1,7 +1,9 @@
 """PseudoLabelClassifier: iterative pseudo-labeling around any classifier."""
 
+import copy
 import math
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,6 +15,10 @@ from sklearn.base import (
     clone,
     is_classifier,
 )
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.semi_supervised import SelfTrainingClassifier
+from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -30,7 +36,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._selection import confident_mask
+from ._selection import confident_mask, per_class_quota_mask
 from .utils._compat import (
     _check_method_params,
     _estimator_has,
@@ -46,6 +52,53 @@ __all__ = ["PseudoLabelClassifier"]
 
 def _is_dataframe(X):
     return hasattr(X, "iloc") and hasattr(X, "columns")
+
+
+def _is_unit_weight(pseudo_weight):
+    return (
+        not isinstance(pseudo_weight, str)
+        and not callable(pseudo_weight)
+        and float(pseudo_weight) == 1.0
+    )
+
+
+def _accepts_unlabeled(estimator):
+    """Whether ``estimator`` is fitted on -1 rows as a semi-supervised model."""
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    return isinstance(
+        final, BaseLabelPropagation | SelfTrainingClassifier | PseudoLabelClassifier
+    )
+
+
+class _Guard:
+    """Scores each iteration's model on held-out labeled rows; keeps the best."""
+
+    def __init__(self, owner, X, y, rows):
+        self.active = rows.shape[0] > 0
+        self.patience = owner.n_iter_no_change
+        # warm and partial refits update the model in place: keep a copy.
+        self.copy = owner._refit_mode() != "full"
+        self.scores = []
+        self.best_iteration = 0
+        self.best_estimator = None
+        self._since_best = 0
+        if self.active:
+            self.X, self.y = _safe_indexing(X, rows), y[rows]
+
+    def update(self, estimator, iteration):
+        """Score ``estimator``; return True when patience has run out."""
+        if not self.active:
+            return False
+        score = float(np.mean(estimator.predict(self.X) == self.y))
+        self.scores.append(score)
+        # Ties keep the earlier model: pseudo-labels must earn their place.
+        if self.best_estimator is None or score > max(self.scores[:-1]):
+            self.best_iteration = iteration
+            self.best_estimator = copy.deepcopy(estimator) if self.copy else estimator
+            self._since_best = 0
+            return False
+        self._since_best += 1
+        return self.patience is not None and self._since_best >= self.patience
 
 
 def _label_chunk(estimator, X_chunk, use_proba):
@@ -75,16 +128,57 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         A classifier implementing ``fit`` and ``predict``; ``predict_proba`` is
         needed when ``threshold`` is set. It is cloned, never modified.
 
-    sample_rate : float or int, default=0.04
+    sample_rate : float, int or callable, default=0.04
         Size of the batch drawn from the pool at each iteration. A float in
         (0, 1] is a fraction of the initial number of unlabeled rows (rounded
         up); an int >= 1 is a number of rows. With the default and no
-        ``threshold``, the pool is exhausted after 25 iterations.
+        ``threshold``, the pool is exhausted after 25 iterations. A callable
+        ``sample_rate(iteration) -> float or int`` (iterations count from 1)
+        makes a schedule, e.g. small batches first and larger ones later.
 
-    threshold : float or None, default=None
+    threshold : float, callable or None, default=None
         When set, in [0, 1): keep only the pseudo-labels whose highest
         ``predict_proba`` is at least ``threshold``. ``None`` keeps them all,
-        as the published algorithm does.
+        as the published algorithm does. A callable ``threshold(iteration)``
+        makes a schedule, e.g. strict first and looser as the model improves.
+
+    per_class_quota : bool, default=False
+        When True, the rows kept from a batch are shared among the predicted
+        classes in proportion to the class frequencies of the labeled rows:
+        each class keeps at most its share, its most confident rows first, and
+        the rest go back to the pool. This stops one class from swallowing the
+        pool. Needs ``predict_proba``.
+
+    pseudo_weight : float, "confidence" or callable, default=1.0
+        Weight of the pseudo-labeled rows, passed to the estimator's ``fit``
+        as ``sample_weight`` (labeled rows keep weight 1, times any
+        ``sample_weight`` given to ``fit``). A float is a constant weight;
+        ``"confidence"`` weights each row by the probability of its
+        pseudo-label; a callable ``pseudo_weight(iteration) -> float`` gives
+        the weight of all pseudo-labeled rows at each refit, e.g. Lee's ramp
+        ``functools.partial(alpha_schedule, T1=2, T2=10, alpha_f=1.0)``.
+
+    teacher : estimator object or None, default=None
+        When set, this classifier labels the pool and the wrapped estimator is
+        the student that is trained on the labels. It sees the same ``X`` as
+        the student (a Pipeline teacher can select or transform columns). A
+        teacher that takes -1 rows itself (``LabelSpreading``,
+        ``LabelPropagation``, ``SelfTrainingClassifier`` or a
+        PseudoLabelClassifier, possibly at the end of a Pipeline) is fitted on
+        every row; any other teacher on the labeled rows. Fitted once, before
+        the first iteration. ``None``: the current model labels the pool.
+
+    validation_fraction : float or None, default=None
+        The guard. When set, in (0, 1): this fraction of the labeled rows is
+        held out (stratified) and never trained on; every iteration's model is
+        scored on it (accuracy), and the fit returns the best one, the
+        supervised fit counting as iteration 0. When no iteration beats the
+        supervised fit, the supervised model is returned with a warning.
+
+    n_iter_no_change : int or None, default=None
+        With ``validation_fraction``: stop after this many iterations without
+        a better validation score. ``None`` runs every iteration and still
+        returns the best model.
 
     max_iter : int or None, default=None
         Maximum number of iterations; ``None`` runs until the pool is empty or
@@ -140,9 +234,23 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Number of pseudo-labeling iterations run (0 when there was no unlabeled
         row or ``max_iter=0``).
 
-    termination_condition_ : {"all_labeled", "max_iter", "no_change"}
-        Why fitting stopped: the pool is empty, ``max_iter`` was reached, or an
-        iteration added no row.
+    termination_condition_ : {"all_labeled", "max_iter", "no_change", \
+            "no_improvement"}
+        Why fitting stopped: the pool is empty, ``max_iter`` was reached, an
+        iteration added no row, or ``n_iter_no_change`` iterations did not
+        improve the validation score.
+
+    teacher_ : estimator object
+        The fitted teacher; only with ``teacher``.
+
+    best_iteration_ : int
+        The iteration whose model was returned (0: the supervised fit); only
+        with ``validation_fraction``.
+
+    validation_scores_ : ndarray of shape (n_iter_ + 1,)
+        Accuracy on the held-out labeled rows after the supervised fit (index
+        0) and after each iteration's refit; only with ``validation_fraction``.
+        An iteration that added nothing repeats the previous score.
 
     history_ : list of dict
         One record per iteration, in order, with the keys ``"iteration"``
@@ -150,8 +258,9 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         pseudo-labeled and added), ``"mean_confidence"`` (mean highest
         ``predict_proba`` of the added rows, NaN without ``predict_proba`` or
         when none was added), ``"n_pool"`` (unlabeled rows left in the pool)
-        and ``"fit_time"`` (seconds of the refit). ``pandas.DataFrame(history_)``
-        makes it a table.
+        and ``"fit_time"`` (seconds of the refit), plus ``"validation_score"``
+        with ``validation_fraction``. ``pandas.DataFrame(history_)`` makes it a
+        table.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -210,8 +319,18 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "sample_rate": [
             Interval(RealNotInt, 0, 1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
+            callable,
         ],
-        "threshold": [Interval(Real, 0, 1, closed="left"), None],
+        "threshold": [Interval(Real, 0, 1, closed="left"), None, callable],
+        "per_class_quota": ["boolean"],
+        "pseudo_weight": [
+            Interval(Real, 0, None, closed="left"),
+            StrOptions({"confidence"}),
+            callable,
+        ],
+        "teacher": [HasMethods(["fit", "predict"]), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "refit": [StrOptions({"auto", "full", "warm", "partial"})],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
@@ -226,6 +345,11 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         *,
         sample_rate=0.04,
         threshold=None,
+        per_class_quota=False,
+        pseudo_weight=1.0,
+        teacher=None,
+        validation_fraction=None,
+        n_iter_no_change=None,
         max_iter=None,
         refit="auto",
         chunk_size=10_000,
@@ -236,6 +360,11 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
         self.sample_rate = sample_rate
         self.threshold = threshold
+        self.per_class_quota = per_class_quota
+        self.pseudo_weight = pseudo_weight
+        self.teacher = teacher
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.max_iter = max_iter
         self.refit = refit
         self.chunk_size = chunk_size
@@ -251,13 +380,35 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "needs one, such as LogisticRegression() or SGDClassifier("
                 "loss='log_loss'), or a Pipeline that ends in a classifier."
             )
-        if self.threshold is not None and not hasattr(self.estimator, "predict_proba"):
+        if self.teacher is not None and not is_classifier(self.teacher):
             raise ValueError(
-                f"threshold={self.threshold} needs predict_proba, which "
-                f"estimator={name} does not provide. Set threshold=None, or use a "
-                "classifier with predict_proba (for example wrap it in "
-                "sklearn.calibration.CalibratedClassifierCV)."
+                f"teacher={type(self.teacher).__name__} is not a classifier; pass "
+                "a classifier (or LabelSpreading), or teacher=None to let the "
+                "estimator label the pool itself."
             )
+        if self.n_iter_no_change is not None and self.validation_fraction is None:
+            raise ValueError(
+                f"n_iter_no_change={self.n_iter_no_change} counts iterations without "
+                "improvement on held-out labeled rows, but validation_fraction is "
+                "None. Set validation_fraction (e.g. 0.2) or n_iter_no_change=None."
+            )
+        labeler = self.estimator if self.teacher is None else self.teacher
+        labeler_name = "estimator" if self.teacher is None else "teacher"
+        # parameter -> (whether it needs predict_proba, the value that does not)
+        needs_proba = {
+            "threshold": (self.threshold is not None, None),
+            "per_class_quota": (self.per_class_quota, False),
+            "pseudo_weight": (isinstance(self.pseudo_weight, str), 1.0),
+        }
+        for param, (needed, neutral) in needs_proba.items():
+            if needed and not hasattr(labeler, "predict_proba"):
+                raise ValueError(
+                    f"{param}={getattr(self, param)!r} needs predict_proba, which "
+                    f"{labeler_name}={type(labeler).__name__} does not provide. "
+                    f"Set {param}={neutral!r}, or use a classifier with "
+                    "predict_proba (for example wrap it in "
+                    "sklearn.calibration.CalibratedClassifierCV)."
+                )
         if self.refit == "warm" and "warm_start" not in self.estimator.get_params():
             raise ValueError(
                 f"refit='warm' needs an estimator with a warm_start parameter, and "
@@ -269,15 +420,23 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"refit='partial' needs an estimator with partial_fit, and {name} "
                 "has none. Use refit='full' (or 'warm' if it has warm_start)."
             )
-        if (
-            sample_weight is not None
-            and not _routing_enabled()
-            and not has_fit_parameter(self.estimator, "sample_weight")
-        ):
+        takes_weight = _routing_enabled() or has_fit_parameter(
+            self.estimator, "sample_weight"
+        )
+        if sample_weight is not None and not takes_weight:
             raise ValueError(
                 f"sample_weight was given but estimator={name} does not accept "
                 "sample_weight in fit. Drop sample_weight, use an estimator that "
                 "takes it, or enable metadata routing for a Pipeline."
+            )
+        if not _is_unit_weight(self.pseudo_weight) and not has_fit_parameter(
+            self.estimator, "sample_weight"
+        ):
+            raise ValueError(
+                f"pseudo_weight={self.pseudo_weight!r} weights pseudo-labeled rows "
+                f"through sample_weight, which estimator={name} does not accept in "
+                "fit. Use pseudo_weight=1.0, or an estimator that takes "
+                "sample_weight."
             )
 
     def _validate_fit_data(self, X, y):
@@ -314,11 +473,24 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         return X if _is_dataframe(X) else X_checked
 
-    def _batch_size(self, n_unlabeled):
-        if isinstance(self.sample_rate, Integral):
-            return int(self.sample_rate)
+    def _batch_size(self, n_unlabeled, iteration):
+        rate = self.sample_rate
+        if callable(rate):
+            rate = rate(iteration)
+            valid = (
+                isinstance(rate, Integral) and rate >= 1
+                if isinstance(rate, Integral | np.integer)
+                else isinstance(rate, Real) and 0 < rate <= 1
+            )
+            if not valid:
+                raise ValueError(
+                    f"sample_rate({iteration}) returned {rate!r}; a sample_rate "
+                    "schedule must return a float in (0, 1] or an int >= 1."
+                )
+        if isinstance(rate, Integral | np.integer):
+            return int(rate)
         # round() first: 0.04 * 59_000 is 2360.0000000000005 in floating point.
-        return max(1, math.ceil(round(self.sample_rate * n_unlabeled, 9)))
+        return max(1, math.ceil(round(rate * n_unlabeled, 9)))
 
     def _label_rows(self, estimator, X, rows, use_proba):
         """Pseudo-labels and confidences of ``rows``, in bounded chunks."""
@@ -336,10 +508,10 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         confidence = np.concatenate([conf for _, conf in results])
         return labels, confidence
 
-    def _fit_rows(self, estimator, X, rows, sample_weight, fit_params, method="fit"):
+    def _fit_rows(self, estimator, X, rows, weights, fit_params, method="fit"):
         params = _check_method_params(X, fit_params, indices=rows)
-        if sample_weight is not None:
-            params["sample_weight"] = sample_weight[rows]
+        if weights is not None:
+            params["sample_weight"] = weights
         if method == "partial_fit":
             params["classes"] = self.classes_
         getattr(estimator, method)(
@@ -347,26 +519,79 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         return estimator
 
+    def _row_weights(self, rows, iteration, sample_weight, confidence):
+        """Weights of ``rows`` at a refit: the given weight times the pseudo weight."""
+        if sample_weight is None and _is_unit_weight(self.pseudo_weight):
+            return None
+        weights = (
+            np.ones(rows.shape[0]) if sample_weight is None else sample_weight[rows]
+        )
+        pseudo = self.labeled_iter_[rows] > 0
+        if isinstance(self.pseudo_weight, str):
+            factor = confidence[rows[pseudo]]
+        elif callable(self.pseudo_weight):
+            factor = float(self.pseudo_weight(iteration))
+        else:
+            factor = float(self.pseudo_weight)
+        weights = np.array(weights, dtype=float)
+        weights[pseudo] *= factor
+        return weights
+
     def _refit_mode(self):
         if self.refit != "auto":
             return self.refit
         return "partial" if hasattr(self.estimator, "partial_fit") else "full"
 
-    def _refit(self, X, labeled_rows, train_rows, new_rows, sample_weight, params):
+    def _refit(self, X, rows, new_rows, iteration, weight_args, params):
+        """Update the model after an iteration; ``rows`` are the training rows."""
         mode = self._refit_mode()
         if mode == "full":
             estimator = clone(self.estimator)
-            return self._fit_rows(estimator, X, train_rows, sample_weight, params)
-        if mode == "warm":
-            self.estimator_.set_params(warm_start=True)
-            return self._fit_rows(self.estimator_, X, train_rows, sample_weight, params)
-        # The labeled rows go along with each partial update, so that the true
-        # labels keep anchoring the model while pseudo-labels stream in.
-        # Other fit parameters belong to fit, not to partial_fit.
-        rows = np.concatenate([labeled_rows, new_rows])
-        return self._fit_rows(
-            self.estimator_, X, rows, sample_weight, {}, method="partial_fit"
-        )
+        elif mode == "warm":
+            estimator = self.estimator_.set_params(warm_start=True)
+        else:
+            # One partial_fit on the new rows with the labeled rows, so that the
+            # true labels keep anchoring the model while pseudo-labels stream in.
+            # Other fit parameters belong to fit, not to partial_fit.
+            rows = np.concatenate([self._train_labeled_rows, new_rows])
+            weights = self._row_weights(rows, iteration, *weight_args)
+            return self._fit_rows(
+                self.estimator_, X, rows, weights, {}, method="partial_fit"
+            )
+        weights = self._row_weights(rows, iteration, *weight_args)
+        return self._fit_rows(estimator, X, rows, weights, params)
+
+    def _split_validation(self, labeled_rows, y, rng):
+        """Hold out ``validation_fraction`` of the labeled rows, stratified."""
+        if self.validation_fraction is None:
+            return labeled_rows, labeled_rows[:0]
+        try:
+            train, validation = train_test_split(
+                labeled_rows,
+                test_size=self.validation_fraction,
+                stratify=y[labeled_rows],
+                random_state=rng,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} cannot hold out a "
+                f"stratified part of the {labeled_rows.shape[0]} labeled rows "
+                f"({exc}). Label more rows per class, raise validation_fraction so "
+                "every class is held out, or set validation_fraction=None."
+            ) from exc
+        return np.sort(train), np.sort(validation)
+
+    def _fit_teacher(self, X, y, train_labeled_rows, validation_rows, est_params):
+        """Fit the teacher on the labeled rows, or on every row if it takes -1."""
+        teacher = clone(self.teacher)
+        if _accepts_unlabeled(teacher):
+            # The held-out rows are hidden from the teacher too.
+            y_teacher = np.copy(y)
+            y_teacher[validation_rows] = -1
+            teacher.fit(X, y_teacher)
+        else:
+            teacher.fit(_safe_indexing(X, train_labeled_rows), y[train_labeled_rows])
+        return teacher
 
     @_fit_context(
         # the inner estimator is validated by its own fit
@@ -429,42 +654,65 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.labeled_iter_[labeled] = 0
         self.history_ = []
         self.n_iter_ = 0
+        confidence_at_label = np.ones(n_samples)
+        weight_args = (sample_weight, confidence_at_label)
 
-        labeled_rows = np.flatnonzero(labeled)
+        train_labeled, validation_rows = self._split_validation(
+            np.flatnonzero(labeled), y, rng
+        )
+        self._train_labeled_rows = train_labeled
         pool = np.flatnonzero(~labeled)
         # train_order[:n_train] are the rows of the training set, labeled rows
         # first, then pseudo-labeled rows in the order they were added.
         train_order = np.empty(n_samples, dtype=np.intp)
-        n_train = labeled_rows.shape[0]
-        train_order[:n_train] = labeled_rows
+        n_train = train_labeled.shape[0]
+        train_order[:n_train] = train_labeled
 
         self.estimator_ = self._fit_rows(
-            clone(self.estimator), X, labeled_rows, sample_weight, est_params
+            clone(self.estimator),
+            X,
+            train_labeled,
+            self._row_weights(train_labeled, 0, *weight_args),
+            est_params,
         )
         self.classes_ = self.estimator_.classes_
-        use_proba = hasattr(self.estimator_, "predict_proba")
-        batch_size = self._batch_size(pool.shape[0])
-        n_planned = (
-            math.ceil(pool.shape[0] / batch_size) if self.threshold is None else None
+        class_prior = np.array(
+            [np.mean(y[train_labeled] == c) for c in self.classes_], dtype=float
         )
-        if self.max_iter is not None and n_planned is not None:
-            n_planned = min(n_planned, self.max_iter)
+        if self.teacher is not None:
+            self.teacher_ = self._fit_teacher(
+                X, y, train_labeled, validation_rows, est_params
+            )
+        labeler = self.estimator_ if self.teacher is None else self.teacher_
+        use_proba = hasattr(labeler, "predict_proba")
 
+        guard = _Guard(self, X, y, validation_rows)
+        guard.update(self.estimator_, 0)
+
+        n_unlabeled = pool.shape[0]
+        n_planned = self._planned_iterations(n_unlabeled)
         self.termination_condition_ = "all_labeled"
         while pool.shape[0] > 0:
             if self.max_iter is not None and self.n_iter_ >= self.max_iter:
                 self.termination_condition_ = "max_iter"
                 break
             self.n_iter_ += 1
+            it = self.n_iter_
             take = rng.choice(
-                pool.shape[0], size=min(batch_size, pool.shape[0]), replace=False
+                pool.shape[0],
+                size=min(self._batch_size(n_unlabeled, it), pool.shape[0]),
+                replace=False,
             )
             drawn = pool[take]
-            labels, confidence = self._label_rows(self.estimator_, X, drawn, use_proba)
-            keep = confident_mask(confidence, self.threshold)
+            labels, confidence = self._label_rows(labeler, X, drawn, use_proba)
+            keep = confident_mask(confidence, self._threshold_at(it))
+            if self.per_class_quota:
+                keep = per_class_quota_mask(
+                    labels, confidence, keep, self.classes_, class_prior
+                )
             added = drawn[keep]
             record = {
-                "iteration": self.n_iter_,
+                "iteration": it,
                 "n_drawn": int(drawn.shape[0]),
                 "n_added": int(added.shape[0]),
                 "mean_confidence": (
@@ -474,30 +722,73 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "fit_time": 0.0,
             }
             if added.shape[0] == 0:
+                if guard.active:
+                    record["validation_score"] = guard.scores[-1]
                 self.history_.append(record)
                 self.termination_condition_ = "no_change"
                 self._report(record, n_planned)
                 break
 
             self.transduction_[added] = labels[keep]
-            self.labeled_iter_[added] = self.n_iter_
+            self.labeled_iter_[added] = it
+            confidence_at_label[added] = confidence[keep]
             pool = np.delete(pool, take[keep])
             train_order[n_train : n_train + added.shape[0]] = added
             n_train += added.shape[0]
 
             start = time.perf_counter()
             self.estimator_ = self._refit(
-                X,
-                labeled_rows,
-                train_order[:n_train],
-                added,
-                sample_weight,
-                est_params,
+                X, train_order[:n_train], added, it, weight_args, est_params
             )
             record["fit_time"] = time.perf_counter() - start
+            if self.teacher is None:
+                labeler = self.estimator_
+            stop = guard.update(self.estimator_, it)
+            if guard.active:
+                record["validation_score"] = guard.scores[-1]
             self.history_.append(record)
             self._report(record, n_planned)
+            if stop:
+                self.termination_condition_ = "no_improvement"
+                break
+
+        if guard.active:
+            self.estimator_ = guard.best_estimator
+            self.best_iteration_ = guard.best_iteration
+            self.validation_scores_ = np.asarray(guard.scores)
+            if guard.best_iteration == 0 and self.n_iter_ > 0:
+                warnings.warn(
+                    "Pseudo-labeling did not beat the supervised fit on the "
+                    f"{validation_rows.shape[0]} held-out labeled rows (validation "
+                    f"accuracy {guard.scores[0]:.4f} before, at best "
+                    f"{max(guard.scores[1:]):.4f} after): returning the supervised "
+                    "model. More labeled rows, a threshold or a teacher may help.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        del self._train_labeled_rows
         return self
+
+    def _planned_iterations(self, n_unlabeled):
+        if callable(self.sample_rate) or self.threshold is not None:
+            return None
+        if self.per_class_quota or n_unlabeled == 0:
+            return None
+        n_planned = math.ceil(n_unlabeled / self._batch_size(n_unlabeled, 1))
+        if self.max_iter is not None:
+            n_planned = min(n_planned, self.max_iter)
+        return n_planned
+
+    def _threshold_at(self, iteration):
+        if not callable(self.threshold):
+            return self.threshold
+        value = self.threshold(iteration)
+        if value is not None and not 0 <= value < 1:
+            raise ValueError(
+                f"threshold({iteration}) returned {value!r}; a threshold schedule "
+                "must return a float in [0, 1) or None."
+            )
+        return value
 
     def _report(self, record, n_planned):
         if not self.verbose:

@@ -480,3 +480,168 @@ def test_auto_refit_is_partial_with_partial_fit_else_full(data):
     assert not np.array_equal(auto.estimator_.coef_, full.estimator_.coef_)
     auto_lr, full_lr = fit(logreg(), "auto"), fit(logreg(), "full")
     np.testing.assert_array_equal(auto_lr.estimator_.coef_, full_lr.estimator_.coef_)
+
+
+# Selection, weighting, teacher and guard.
+
+
+def test_per_class_quota_follows_labeled_class_shares(data):
+    X, _, y_semi = data
+    clf = PseudoLabelClassifier(
+        logreg(), per_class_quota=True, sample_rate=0.2, max_iter=1, random_state=0
+    ).fit(X, y_semi)
+    added = clf.labeled_iter_ == 1
+    n_drawn = clf.history_[0]["n_drawn"]
+    assert 0 < added.sum() < n_drawn
+    lab = y_semi[y_semi != -1]
+    for cls in range(3):
+        share = np.mean(lab == cls)
+        assert np.sum(clf.transduction_[added] == cls) <= np.ceil(n_drawn * share)
+
+
+def test_sample_rate_and_threshold_schedules(data):
+    X, _, y_semi = data
+    clf = PseudoLabelClassifier(
+        logreg(),
+        sample_rate=lambda it: 10 * it,
+        threshold=lambda it: 0.0 if it < 3 else None,
+        max_iter=4,
+        random_state=0,
+    ).fit(X, y_semi)
+    assert [r["n_drawn"] for r in clf.history_] == [10, 20, 30, 40]
+    bad = PseudoLabelClassifier(logreg(), sample_rate=lambda it: 2.5)
+    with pytest.raises(ValueError, match=r"sample_rate\(1\) returned 2.5"):
+        bad.fit(X, y_semi)
+    bad = PseudoLabelClassifier(logreg(), threshold=lambda it: 1.5)
+    with pytest.raises(ValueError, match=r"threshold\(1\) returned 1.5"):
+        bad.fit(X, y_semi)
+
+
+@pytest.mark.parametrize("pseudo_weight", [0.3, "confidence", lambda it: it / 10])
+def test_pseudo_weight_reaches_inner_estimator(data, pseudo_weight):
+    X, _, y_semi = data
+    FIT_LOG.clear()
+    clf = PseudoLabelClassifier(
+        SpyClassifier(), pseudo_weight=pseudo_weight, sample_rate=0.5, random_state=0
+    ).fit(X, y_semi)
+    n_labeled = int(np.sum(y_semi != -1))
+    assert FIT_LOG[0]["weights"] is not None
+    np.testing.assert_array_equal(FIT_LOG[0]["weights"], np.ones(n_labeled))
+    last = FIT_LOG[-1]["weights"]
+    assert len(last) == X.shape[0]
+    np.testing.assert_array_equal(last[:n_labeled], 1.0)
+    pseudo = last[n_labeled:]
+    if pseudo_weight == "confidence":
+        assert 1 / 3 <= pseudo.min() and pseudo.max() <= 1 and pseudo.std() > 0
+    elif callable(pseudo_weight):
+        np.testing.assert_allclose(pseudo, clf.n_iter_ / 10)
+    else:
+        np.testing.assert_allclose(pseudo, 0.3)
+
+
+def test_pseudo_weight_needs_sample_weight_support(data):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, _, y_semi = data
+    with pytest.raises(ValueError, match="pseudo_weight=0.5 weights pseudo-labeled"):
+        PseudoLabelClassifier(KNeighborsClassifier(), pseudo_weight=0.5).fit(X, y_semi)
+
+
+def test_teacher_labels_the_pool(data):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, _, y_semi = data
+    teacher = RandomForestClassifier(n_estimators=20, random_state=0)
+    clf = PseudoLabelClassifier(
+        logreg(), teacher=teacher, sample_rate=1.0, random_state=0
+    ).fit(X, y_semi)
+    unlabeled = y_semi == -1
+    np.testing.assert_array_equal(
+        clf.transduction_[unlabeled], clf.teacher_.predict(X[unlabeled])
+    )
+    # a plain teacher is fitted on the labeled rows only
+    assert clf.teacher_.n_features_in_ == 10
+    assert sum(t.tree_.n_node_samples[0] for t in clf.teacher_.estimators_) <= 20 * (
+        (~unlabeled).sum()
+    )
+
+
+def test_semi_supervised_teacher_is_fitted_on_every_row(data):
+    from sklearn.semi_supervised import LabelSpreading
+
+    X, _, y_semi = data
+    clf = PseudoLabelClassifier(
+        logreg(),
+        teacher=LabelSpreading(kernel="knn", n_neighbors=7),
+        sample_rate=0.5,
+        random_state=0,
+    ).fit(X, y_semi)
+    assert clf.teacher_.transduction_.shape == (600,)
+    assert clf.teacher_.label_distributions_.shape == (600, 3)
+
+
+class WrongTeacher(ClassifierMixin, BaseEstimator):
+    """Fits a real model but predicts the next class: deliberately wrong."""
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return np.roll(self.model_.predict_proba(X), 1, axis=1)
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+
+def test_guard_returns_supervised_model_when_pseudo_labels_are_wrong(data):
+    X, y, y_semi = data
+    clf = PseudoLabelClassifier(
+        logreg(),
+        teacher=WrongTeacher(),
+        validation_fraction=0.25,
+        sample_rate=0.25,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="did not beat the supervised fit"):
+        clf.fit(X, y_semi)
+    assert clf.best_iteration_ == 0
+    assert clf.validation_scores_.shape == (clf.n_iter_ + 1,)
+    assert clf.validation_scores_[1:].max() <= clf.validation_scores_[0]
+    assert [r["validation_score"] for r in clf.history_] == list(
+        clf.validation_scores_[1:]
+    )
+    # the returned model is the supervised fit on the non-held-out labeled rows
+    held_out = clf.labeled_iter_ == 0
+    preds = clf.predict(X)
+    wrong = clf.transduction_[~held_out & (y_semi == -1)]
+    assert np.mean(wrong == y[~held_out & (y_semi == -1)]) < 0.5
+    assert np.mean(preds == y) > 0.6
+
+
+def test_guard_keeps_pseudo_labels_that_help_and_stops_early(data):
+    X, y, y_semi = data
+    clf = PseudoLabelClassifier(
+        logreg(),
+        validation_fraction=0.3,
+        n_iter_no_change=1,
+        sample_rate=0.1,
+        random_state=0,
+    ).fit(X, y_semi)
+    assert 0 <= clf.best_iteration_ <= clf.n_iter_
+    best = clf.validation_scores_[clf.best_iteration_]
+    assert best == clf.validation_scores_.max()
+    if clf.termination_condition_ == "no_improvement":
+        assert clf.validation_scores_[-1] <= best
+        assert clf.n_iter_ < 10
+
+
+def test_guard_errors(data):
+    X, _, y_semi = data
+    with pytest.raises(ValueError, match="validation_fraction is None"):
+        PseudoLabelClassifier(logreg(), n_iter_no_change=2).fit(X, y_semi)
+    y_few = np.full(600, -1)
+    y_few[:3] = [0, 1, 2]
+    with pytest.raises(ValueError, match="validation_fraction=0.2 cannot hold out"):
+        PseudoLabelClassifier(logreg(), validation_fraction=0.2).fit(X, y_few)

@@ -1,0 +1,22 @@
+"""PyTorch estimators: the only part of pseudo_sklearn that imports torch.
+
+Installed with the ``torch`` extra: ``pip install "pseudo-sklearn[torch]"``.
+"""
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:
+    raise ImportError(
+        'pseudo_sklearn.torch requires PyTorch: pip install "pseudo-sklearn[torch]"'
+    ) from exc
+
+from ._classifier import TorchClassifier
+from ._modules import MLPModule, ReferenceCNN
+from ._online import OnlinePseudoLabelClassifier
+
+__all__ = [
+    "MLPModule",
+    "OnlinePseudoLabelClassifier",
+    "ReferenceCNN",
+    "TorchClassifier",
+]

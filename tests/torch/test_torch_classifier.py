@@ -1,0 +1,166 @@
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import pickle  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+
+from pseudo_sklearn import PseudoLabelClassifier  # noqa: E402
+from pseudo_sklearn.torch import MLPModule, ReferenceCNN, TorchClassifier  # noqa: E402
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(300, centers=3, n_features=5, random_state=0)
+    return X.astype(np.float32), y
+
+
+def test_epochs_reduce_loss(blobs):
+    X, y = blobs
+    clf = TorchClassifier(max_epochs=10, lr=0.05, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 10
+    assert len(clf.loss_curve_) == 10
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert clf.score(X, y) > 0.95
+
+
+def test_same_random_state_same_model(blobs):
+    X, y = blobs
+    a = TorchClassifier(max_epochs=3, random_state=1).fit(X, y)
+    b = TorchClassifier(max_epochs=3, random_state=1).fit(X, y)
+    c = TorchClassifier(max_epochs=3, random_state=2).fit(X, y)
+    assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.loss_curve_ == b.loss_curve_
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_global_torch_rng_untouched(blobs):
+    X, y = blobs
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    TorchClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_string_labels_match_integer_labels(blobs):
+    X, y = blobs
+    names = np.array(["ant", "bee", "cat"], dtype=object)[y]
+    a = TorchClassifier(max_epochs=3, random_state=0).fit(X, y)
+    b = TorchClassifier(max_epochs=3, random_state=0).fit(X, names)
+    assert_array_equal(b.classes_, ["ant", "bee", "cat"])
+    assert_array_equal(np.array(["ant", "bee", "cat"])[a.predict(X)], b.predict(X))
+
+
+def test_partial_fit_continues_and_checks_classes(blobs):
+    X, y = blobs
+    clf = TorchClassifier(random_state=0)
+    clf.partial_fit(X[:50], y[:50], classes=[0, 1, 2])
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 2
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, np.full_like(y, 7))
+
+
+def test_sample_weight_zero_ignores_rows(blobs):
+    X, y = blobs
+    y_noisy = y.copy()
+    y_noisy[:100] = (y[:100] + 1) % 3
+    weight = np.r_[np.zeros(100), np.ones(200)]
+    clf = TorchClassifier(max_epochs=10, lr=0.05, random_state=0)
+    clf.fit(X, y_noisy, sample_weight=weight)
+    assert clf.score(X[:100], y[:100]) > 0.9
+
+
+def test_module_params_and_inferred_sizes(blobs):
+    X, y = blobs
+    clf = TorchClassifier(
+        MLPModule, module_params={"hidden_layer_sizes": (7, 5)}, max_epochs=1
+    ).fit(X, y)
+    linear = [m for m in clf.module_.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [
+        (5, 7),
+        (7, 5),
+        (5, 3),
+    ]
+    assert clone(clf).get_params()["module_params"] == {"hidden_layer_sizes": (7, 5)}
+
+
+def test_pickle_round_trip(blobs):
+    X, y = blobs
+    clf = TorchClassifier(max_epochs=2, random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+    # The optimizer state travels too: both continue identically.
+    clf.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only host")
+def test_cuda_model_unpickles_on_cpu_with_warning(blobs):
+    X, y = blobs
+    clf = TorchClassifier(max_epochs=1, random_state=0).fit(X, y)
+    clf.device_ = "cuda:0"  # as if trained on a GPU; tensors map to the CPU
+    payload = pickle.dumps(clf)
+    with pytest.warns(UserWarning, match="CUDA is not available"):
+        restored = pickle.loads(payload)
+    assert restored.device_ == "cpu"
+    assert next(restored.module_.parameters()).device.type == "cpu"
+    clf.device_ = "cpu"
+    assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_bad_parameter_names_the_fix(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="batch_size"):
+        TorchClassifier(batch_size=0).fit(X, y)
+    with pytest.raises(ValueError, match="optimizer"):
+        TorchClassifier(optimizer="rmsprop").fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_device_without_cuda_errors(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="device='cpu'"):
+        TorchClassifier(device="cuda").fit(X, y)
+
+
+def test_wrapped_by_pseudo_label_classifier(blobs):
+    X, y = blobs
+    y_semi = y.copy()
+    y_semi[30:] = -1
+    meta = PseudoLabelClassifier(
+        TorchClassifier(max_epochs=5, random_state=0), max_iter=2, random_state=0
+    ).fit(X, y_semi)
+    assert meta.score(X, y) > 0.9
+
+
+def test_reference_cnn_shapes():
+    model = ReferenceCNN()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
+        (1, 20, (5, 5)),
+        (20, 40, (5, 5)),
+    ]
+    assert (model.fc1.in_features, model.fc1.out_features) == (640, 150)
+    out = model.eval()(torch.rand(4, 784))
+    assert_allclose(out.exp().sum(1).detach().numpy(), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="784"):
+        ReferenceCNN(n_features=100)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_predict_and_pickle(blobs):
+    X, y = blobs
+    clf = TorchClassifier(max_epochs=5, device="cuda", amp=True, random_state=0)
+    clf.fit(X, y)
+    assert clf.device_.startswith("cuda")
+    assert clf.score(X, y) > 0.9
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict(X), clf.predict(X))

@@ -1,0 +1,180 @@
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import math  # noqa: E402
+import pickle  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numpy.testing import (  # noqa: E402
+    assert_allclose,
+    assert_array_equal,
+    assert_equal,
+)
+from sklearn.datasets import make_blobs  # noqa: E402
+
+from pseudo_sklearn._schedules import alpha_schedule  # noqa: E402
+from pseudo_sklearn.torch import MLPModule, OnlinePseudoLabelClassifier  # noqa: E402
+
+
+@pytest.fixture
+def semi():
+    X, y = make_blobs(400, centers=3, n_features=4, cluster_std=2.0, random_state=0)
+    y_semi = y.copy()
+    y_semi[30:] = -1
+    return X.astype(np.float32), y, y_semi
+
+
+class RecordingMLP(MLPModule):
+    """Logs each forward call: train/eval mode, grad mode and its input."""
+
+    calls = []
+
+    def forward(self, x):
+        RecordingMLP.calls.append((self.training, torch.is_grad_enabled(), x.clone()))
+        return super().forward(x)
+
+
+def test_alpha_follows_schedule_in_labeled_epochs(semi):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        max_epochs=4, T1=3, T2=9, alpha_f=2.0, unlabeled_batch_size=100,
+        labeled_every=2, random_state=0,
+    ).fit(X, y_semi)  # fmt: skip
+    # 370 unlabeled rows -> 4 batches -> labeled epochs at batches 0 and 2.
+    assert [h["phase"] for h in clf.history_] == ["supervised"] * 3 + ["pseudo"] * 4
+    assert [h["t"] for h in clf.history_] == [1, 2, 3, 5, 7, 9, 11]
+    assert clf.t_ == 11 and clf.n_iter_ == 7
+    for h in clf.history_:
+        assert h["alpha"] == alpha_schedule(h["t"], T1=3, T2=9, alpha_f=2.0)
+    assert all(math.isnan(h["unlabeled_loss"]) for h in clf.history_[:3])
+    assert all(h["n_pseudo"] == 370 for h in clf.history_[4:])
+
+
+def test_epochs_reduce_loss_and_record_validation(semi):
+    X, y, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        max_epochs=3, T1=10, T2=12, lr=0.05, random_state=0
+    ).fit(X, y_semi, eval_set=(X, y))
+    assert len(clf.loss_curve_) == clf.n_iter_ == 13
+    assert clf.loss_curve_[9] < 0.5 * clf.loss_curve_[0]
+    assert all(0 <= h["val_accuracy"] <= 1 for h in clf.history_)
+    assert clf.history_[-1]["val_accuracy"] == clf.score(X, y)
+    assert clf.score(X, y) > 0.8
+
+
+def test_pseudo_labels_recomputed_each_batch_on_same_batch(semi):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        RecordingMLP, max_epochs=1, T1=0, T2=0, unlabeled_batch_size=64,
+        labeled_every=100, batch_size=64, shuffle=False, random_state=0,
+    )  # fmt: skip
+    RecordingMLP.calls = []
+    clf.fit(X, y_semi)
+    calls = RecordingMLP.calls
+    labeling = [i for i, (training, grad, _) in enumerate(calls) if not training]
+    # 370 unlabeled rows in batches of 64: one eval-mode labeling pass per batch,
+    # without gradient, followed by the training step on the very same batch.
+    assert len(labeling) == 6
+    for i in labeling:
+        assert not calls[i][1]
+        training, grad, x = calls[i + 1]
+        assert training and grad
+        assert torch.equal(x, calls[i][2])
+    assert sum(len(calls[i][2]) for i in labeling) == 370
+
+
+def test_labels_follow_the_current_network(semi, monkeypatch):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        max_epochs=1, T1=2, T2=2, unlabeled_batch_size=50, random_state=0
+    )
+    seen = []
+    original = OnlinePseudoLabelClassifier._pseudo_labels
+
+    def spy(self, module, xb):
+        state = [p.detach().clone() for p in module.parameters()]
+        seen.append(state)
+        return original(self, module, xb)
+
+    monkeypatch.setattr(OnlinePseudoLabelClassifier, "_pseudo_labels", spy)
+    clf.fit(X, y_semi)
+    # Each batch is labeled by a network updated since the previous batch.
+    assert len(seen) == 8
+    for before, after in zip(seen[:-1], seen[1:], strict=True):
+        assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_threshold_drops_unconfident_labels(semi):
+    X, _, y_semi = semi
+    params = dict(max_epochs=2, T1=2, T2=2, random_state=0)
+    everything = OnlinePseudoLabelClassifier(threshold=0.0, **params).fit(X, y_semi)
+    nothing = OnlinePseudoLabelClassifier(threshold=1.0, **params).fit(X, y_semi)
+    assert everything.history_[-1]["n_pseudo"] == 370
+    # Overlapping blobs: some rows are never labeled with certainty.
+    assert nothing.history_[-1]["n_pseudo"] < 370
+
+
+def test_deterministic_on_cpu(semi):
+    X, _, y_semi = semi
+    params = dict(max_epochs=2, T1=2, T2=3, device="cpu", random_state=3)
+    a = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    b = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert_equal(a.history_, b.history_)
+
+
+def test_partial_fit_equals_fit(semi):
+    X, _, y_semi = semi
+    params = dict(max_epochs=2, T1=2, T2=3, random_state=0)
+    fitted = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    stepped = OnlinePseudoLabelClassifier(**params)
+    for _ in range(4):
+        stepped.partial_fit(X, y_semi)
+    assert [h["phase"] for h in stepped.history_] == [
+        h["phase"] for h in fitted.history_
+    ]
+    assert stepped.t_ == fitted.t_
+
+
+def test_string_labels_with_minus_one(semi):
+    X, y, y_semi = semi
+    names = np.array(["a", "b", "c"], dtype=object)[y]
+    names_semi = names.copy()
+    names_semi[y_semi == -1] = -1
+    params = dict(max_epochs=1, T1=2, T2=2, random_state=0)
+    a = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    b = OnlinePseudoLabelClassifier(**params).fit(X, names_semi)
+    assert_array_equal(b.classes_, ["a", "b", "c"])
+    assert_array_equal(np.array(["a", "b", "c"])[a.predict(X)], b.predict(X))
+
+
+def test_pickle_round_trip(semi):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(max_epochs=1, T1=1, T2=1, random_state=0)
+    clf.fit(X, y_semi)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
+    assert_equal(restored.history_, clf.history_)
+
+
+def test_errors_name_the_fix(semi):
+    X, _, y_semi = semi
+    with pytest.raises(ValueError, match="T2 >= T1"):
+        OnlinePseudoLabelClassifier(T1=5, T2=2).fit(X, y_semi)
+    with pytest.raises(ValueError, match="no labeled row"):
+        OnlinePseudoLabelClassifier().fit(X, np.full(len(X), -1))
+    with pytest.raises(ValueError, match="threshold"):
+        OnlinePseudoLabelClassifier(threshold=1.5).fit(X, y_semi)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_online_fit(semi):
+    X, y, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        max_epochs=2, T1=5, T2=6, device="cuda", amp=True, random_state=0
+    ).fit(X, y_semi, eval_set=(X, y))
+    assert clf.device_.startswith("cuda")
+    assert clf.history_[-1]["val_accuracy"] > 0.5
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict(X), clf.predict(X))
