@@ -35,7 +35,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from pseudo_sklearn._schedules import alpha_schedule
+from pseudo_sklearn import alpha_schedule
 from pseudo_sklearn.datasets import fetch_mnist, mask_labels
 from pseudo_sklearn.torch import OnlinePseudoLabelClassifier, ReferenceCNN
 

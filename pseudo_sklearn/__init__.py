@@ -7,6 +7,7 @@ The torch-backed names (``TorchClassifier``, ``OnlinePseudoLabelClassifier``,
 from importlib import import_module
 
 from ._pseudo_label import PseudoLabelClassifier
+from ._schedules import alpha_schedule
 from .pipeline import make_pseudo_label_pipeline
 
 __version__ = "0.1.0"
@@ -15,6 +16,7 @@ _TORCH_NAMES = ("TorchClassifier", "OnlinePseudoLabelClassifier", "ReferenceCNN"
 
 __all__ = [
     "PseudoLabelClassifier",
+    "alpha_schedule",
     "make_pseudo_label_pipeline",
     "__version__",
     *_TORCH_NAMES,

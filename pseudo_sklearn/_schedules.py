@@ -34,7 +34,7 @@ def alpha_schedule(t, *, T1=100, T2=700, alpha_f=3.0):
 
     Examples
     --------
-    >>> from pseudo_sklearn._schedules import alpha_schedule
+    >>> from pseudo_sklearn import alpha_schedule
     >>> [float(alpha_schedule(t)) for t in (50, 400, 900)]
     [0.0, 1.5, 3.0]
     """

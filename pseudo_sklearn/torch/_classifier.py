@@ -125,7 +125,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         Class labels, of any type ``np.unique`` sorts.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen in ``fit``, when ``X`` has string column names.
     module_ : torch.nn.Module
         The trained network, on ``device_``.

@@ -33,7 +33,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
 
     Time ``t`` counts labeled epochs: each warm-up epoch and each labeled epoch
     inside the pseudo-labeling passes adds one, so the first pass starts at
-    ``t = T1``. ``alpha(t)`` (:func:`pseudo_sklearn._schedules.alpha_schedule`)
+    ``t = T1``. ``alpha(t)`` (:func:`pseudo_sklearn.alpha_schedule`)
     is 0 up to ``T1``, linear up to ``alpha_f`` at ``T2``, and ``alpha_f``
     after. With the published 59,000 unlabeled MNIST images, batches of 256
     and ``labeled_every=50``, each pass holds 231 batches and advances ``t``
@@ -122,6 +122,12 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         ``"n_pseudo"`` (pseudo-labels that counted in the loss) and
         ``"val_accuracy"`` (on ``eval_set``, NaN without one).
 
+    See Also
+    --------
+    TorchClassifier : The supervised estimator this one extends.
+    pseudo_sklearn.PseudoLabelClassifier : Offline pseudo-labeling of any
+        classifier.
+
     Notes
     -----
     ``X`` is cast to float32 and used as given: scale MNIST pixels to [0, 1]
@@ -130,12 +136,6 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
     the device once per ``fit`` and batched by index; the labeling pass and the
     training step use the same device batch, with no per-batch host-device copy
     unless the data do not fit in half the free GPU memory.
-
-    See Also
-    --------
-    TorchClassifier : The supervised estimator this one extends.
-    pseudo_sklearn.PseudoLabelClassifier : Offline pseudo-labeling of any
-        classifier.
 
     References
     ----------
