@@ -11,7 +11,8 @@ per class and about 1,280 unlabeled ones.
 :class:`~pseudo_sklearn.PseudoLabelClassifier` keeps what is needed to redraw
 both curves after a single ``fit``: ``labeled_iter_`` says in which iteration
 each row got its label, ``transduction_`` says which label, and ``history_``
-has one record per iteration. With ``refit="full"`` (the default) the model of
+has one record per iteration. With ``refit="full"`` (what ``"auto"`` picks for an
+estimator without ``partial_fit``, like the one here) the model of
 iteration ``k`` is a fresh fit on the rows with ``0 <= labeled_iter_ <= k``, so
 refitting on those rows gives back each intermediate model.
 """
