@@ -71,7 +71,15 @@ def _accepts_unlabeled(estimator):
 
 
 class _Guard:
-    """Scores each iteration's model on held-out labeled rows; keeps the best."""
+    """Scores each iteration's model on held-out labeled rows; keeps the best.
+
+    An iteration replaces the supervised fit only when it is better on the
+    held-out rows by more than one standard error of the paired difference:
+    of the rows where the two models disagree, ``b`` are right only with
+    pseudo-labels and ``c`` only without, and ``b - c > sqrt(b + c)`` is asked.
+    A one-row gain on a handful of held-out rows is noise, and on few labels
+    acting on it costs more than it brings.
+    """
 
     def __init__(self, owner, X, y, rows):
         self.active = rows.shape[0] > 0
@@ -89,10 +97,18 @@ class _Guard:
         """Score ``estimator``; return True when patience has run out."""
         if not self.active:
             return False
-        score = float(np.mean(estimator.predict(self.X) == self.y))
+        correct = np.asarray(estimator.predict(self.X) == self.y)
+        score = float(np.mean(correct))
         self.scores.append(score)
+        if self.best_estimator is None:
+            self._correct_supervised = correct
+            self.best_estimator = copy.deepcopy(estimator) if self.copy else estimator
+            return False
+        gained = int(np.sum(correct & ~self._correct_supervised))
+        lost = int(np.sum(~correct & self._correct_supervised))
+        significant = gained - lost > math.sqrt(gained + lost)
         # Ties keep the earlier model: pseudo-labels must earn their place.
-        if self.best_estimator is None or score > max(self.scores[:-1]):
+        if significant and score > self.scores[self.best_iteration]:
             self.best_iteration = iteration
             self.best_estimator = copy.deepcopy(estimator) if self.copy else estimator
             self._since_best = 0
@@ -170,10 +186,13 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     validation_fraction : float or None, default=None
         The guard. When set, in (0, 1): this fraction of the labeled rows is
-        held out (stratified) and never trained on; every iteration's model is
-        scored on it (accuracy), and the fit returns the best one, the
-        supervised fit counting as iteration 0. When no iteration beats the
-        supervised fit, the supervised model is returned with a warning.
+        held out (stratified); every iteration's model is scored on it
+        (accuracy), and the fit returns the best one, the supervised fit
+        counting as iteration 0. An iteration must beat the supervised fit by
+        more than the noise of the held-out rows (see Notes). When none does,
+        the supervised model refitted on every labeled row (exactly a plain
+        supervised fit) is returned with a warning; otherwise the returned
+        model was trained without the held-out rows.
 
     n_iter_no_change : int or None, default=None
         With ``validation_fraction``: stop after this many iterations without
@@ -283,6 +302,12 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     an object array and the integer ``-1`` for unlabeled rows; in an array of
     NumPy string dtype, where ``-1`` becomes the string ``"-1"``, that string
     marks unlabeled rows, and ``transduction_`` is an object array.
+
+    The guard compares each iteration with the supervised fit on the held-out
+    rows where they disagree: ``b`` rows right only after pseudo-labeling,
+    ``c`` right only before. The iteration counts as better only if
+    ``b - c > sqrt(b + c)`` (one standard error of the paired difference), so
+    a one-row gain on a few held-out rows does not replace the supervised fit.
 
     ``sample_weight`` given to ``fit`` is indexed with the rows of each refit:
     a labeled row keeps its weight, and a pseudo-labeled row is weighted by the
@@ -756,6 +781,17 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.estimator_ = guard.best_estimator
             self.best_iteration_ = guard.best_iteration
             self.validation_scores_ = np.asarray(guard.scores)
+            if guard.best_iteration == 0:
+                # Falling back: the supervised model on every labeled row, the
+                # held-out ones included, exactly as a plain fit would be.
+                labeled_rows = np.flatnonzero(labeled)
+                self.estimator_ = self._fit_rows(
+                    clone(self.estimator),
+                    X,
+                    labeled_rows,
+                    self._row_weights(labeled_rows, 0, *weight_args),
+                    est_params,
+                )
             if guard.best_iteration == 0 and self.n_iter_ > 0:
                 warnings.warn(
                     "Pseudo-labeling did not beat the supervised fit on the "
