@@ -371,7 +371,7 @@ def main(argv=None):
     )
     print(
         f"guard - sup: guard PL minus supervised in points (mean; seeds below "
-        f"{BOUND}); flag PASS when the mean is >= {BOUND}. With class "
+        f"{BOUND}); flag PASS when no seed is below {BOUND}. With class "
         f"{MISSING_CLASS} missing, no model can predict {MISSING_CLASS}: at most "
         f"{100 * np.mean(y_test != MISSING_CLASS):.2f}% (the ceiling sees it)."
     )
@@ -381,8 +381,8 @@ def main(argv=None):
         else:
             print(
                 f"{row['case']}: guard's chosen iterations per seed "
-                f"{row['best_iterations']} (0 = the supervised fit on the rows "
-                "left after the hold-out)"
+                f"{row['best_iterations']} (0 = fell back to the supervised fit "
+                "on every labeled row)"
             )
     log("done")
 
