@@ -567,7 +567,7 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self.refit
         return "partial" if hasattr(self.estimator, "partial_fit") else "full"
 
-    def _refit(self, X, rows, new_rows, iteration, weight_args, params):
+    def _refit(self, X, labeled_rows, rows, new_rows, iteration, weight_args, params):
         """Update the model after an iteration; ``rows`` are the training rows."""
         mode = self._refit_mode()
         if mode == "full":
@@ -578,7 +578,7 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # One partial_fit on the new rows with the labeled rows, so that the
             # true labels keep anchoring the model while pseudo-labels stream in.
             # Other fit parameters belong to fit, not to partial_fit.
-            rows = np.concatenate([self._train_labeled_rows, new_rows])
+            rows = np.concatenate([labeled_rows, new_rows])
             weights = self._row_weights(rows, iteration, *weight_args)
             return self._fit_rows(
                 self.estimator_, X, rows, weights, {}, method="partial_fit"
@@ -606,7 +606,7 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ) from exc
         return np.sort(train), np.sort(validation)
 
-    def _fit_teacher(self, X, y, train_labeled_rows, validation_rows, est_params):
+    def _fit_teacher(self, X, y, train_labeled_rows, validation_rows):
         """Fit the teacher on the labeled rows, or on every row if it takes -1."""
         teacher = clone(self.teacher)
         if _accepts_unlabeled(teacher):
@@ -685,7 +685,6 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         train_labeled, validation_rows = self._split_validation(
             np.flatnonzero(labeled), y, rng
         )
-        self._train_labeled_rows = train_labeled
         pool = np.flatnonzero(~labeled)
         # train_order[:n_train] are the rows of the training set, labeled rows
         # first, then pseudo-labeled rows in the order they were added.
@@ -705,9 +704,7 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             [np.mean(y[train_labeled] == c) for c in self.classes_], dtype=float
         )
         if self.teacher is not None:
-            self.teacher_ = self._fit_teacher(
-                X, y, train_labeled, validation_rows, est_params
-            )
+            self.teacher_ = self._fit_teacher(X, y, train_labeled, validation_rows)
         labeler = self.estimator_ if self.teacher is None else self.teacher_
         use_proba = hasattr(labeler, "predict_proba")
 
@@ -763,7 +760,13 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
             start = time.perf_counter()
             self.estimator_ = self._refit(
-                X, train_order[:n_train], added, it, weight_args, est_params
+                X,
+                train_labeled,
+                train_order[:n_train],
+                added,
+                it,
+                weight_args,
+                est_params,
             )
             record["fit_time"] = time.perf_counter() - start
             if self.teacher is None:
@@ -802,7 +805,6 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     UserWarning,
                     stacklevel=2,
                 )
-        del self._train_labeled_rows
         return self
 
     def _planned_iterations(self, n_unlabeled):
