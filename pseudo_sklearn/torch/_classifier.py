@@ -18,7 +18,7 @@ from ._modules import MLPModule
 
 _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 
-# Inputs larger than this share of free GPU memory stay on the host (pinned) and
+# Inputs larger than this share of free GPU memory stay on the host and
 # are copied batch by batch; smaller ones are moved to the device once.
 _DEVICE_MEMORY_SHARE = 0.5
 
@@ -40,7 +40,8 @@ class _DeviceArray:
 
     On CPU, and on CUDA when it fits in a share of free memory, the whole array
     lives on the device and a batch is a device-side index gather. Otherwise it
-    stays in pinned host memory and each batch is copied asynchronously.
+    stays in host memory and each batch is gathered there and copied over
+    (slower, but a host array too big for the GPU is not pinned whole).
     """
 
     def __init__(self, array, device, dtype):
@@ -53,7 +54,8 @@ class _DeviceArray:
             free, _ = torch.cuda.mem_get_info(device)
             nbytes = tensor.element_size() * tensor.numel()
             self.on_device = nbytes < _DEVICE_MEMORY_SHARE * free
-            tensor = tensor.to(device) if self.on_device else tensor.pin_memory()
+            if self.on_device:
+                tensor = tensor.to(device)
         self.tensor = tensor
         self.device = device
 
@@ -64,7 +66,7 @@ class _DeviceArray:
         """Rows ``index`` (a tensor on ``self.device``) as a device tensor."""
         if self.on_device:
             return self.tensor[index]
-        return self.tensor[index.cpu()].to(self.device, non_blocking=True)
+        return self.tensor[index.cpu()].to(self.device)
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator):
@@ -363,8 +365,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.module_ = module(**kwargs).to(self.device_)
         self._compiled = None
         self.optimizer_ = self._make_optimizer(self.module_)
+        self._criterion = self._make_criterion()
+
+    def _make_criterion(self):
+        # On the device: a tensor parameter such as a class ``weight`` must
+        # sit beside the outputs.
         criterion = self.criterion or torch.nn.CrossEntropyLoss
-        self._criterion = criterion(reduction="none", **(self.criterion_params or {}))
+        params = self.criterion_params or {}
+        return criterion(reduction="none", **params).to(self.device_)
 
     def _make_optimizer(self, module):
         optimizer = self.optimizer
@@ -485,6 +493,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         # object.__getstate__ may return the instance __dict__ itself: copy it.
         state = dict(super().__getstate__())
         state.pop("_compiled", None)
+        # Rebuilt on load, on the device the model lands on.
+        state.pop("_criterion", None)
         if "module_" in state:
             buffer = io.BytesIO()
             torch.save(
@@ -511,8 +521,18 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
             self.device_ = "cpu"
+        elif device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            warnings.warn(
+                f"This {type(self).__name__} was trained on {self.device_}, which "
+                "this machine does not have; it is loaded on cuda:0.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cuda:0"
+        # On the CPU first: load_state_dict moves each tensor where it belongs
+        # (the optimizer's step counters stay on the CPU, as torch expects).
         tensors = torch.load(
-            io.BytesIO(torch_state), map_location=self.device_, weights_only=True
+            io.BytesIO(torch_state), map_location="cpu", weights_only=True
         )
         module = MLPModule if self.module is None else self.module
         self.module_ = module(**self._module_kwargs).to(self.device_)
@@ -520,3 +540,4 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.module_.load_state_dict(tensors["module"])
         self.optimizer_ = self._make_optimizer(self.module_)
         self.optimizer_.load_state_dict(tensors["optimizer"])
+        self._criterion = self._make_criterion()

@@ -1,6 +1,7 @@
 """Online pseudo-labeling of a neural network, as in Lee (2013)."""
 
 import math
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -119,7 +120,8 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         end of the epoch), ``"labeled_loss"``, ``"unlabeled_loss"`` (mean
         batch loss on pseudo-labels before the ``alpha`` factor, NaN when no
         unlabeled step was taken),
-        ``"n_pseudo"`` (pseudo-labels that counted in the loss) and
+        ``"n_pseudo"`` (pseudo-labels that counted in the loss), ``"time"``
+        (seconds of training in the epoch, evaluation excluded) and
         ``"val_accuracy"`` (on ``eval_set``, NaN without one).
 
     See Also
@@ -355,6 +357,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         return target, weight
 
     def _online_epoch(self, X_labeled, y_labeled, X_unlabeled, eval_set):
+        start = time.perf_counter()
         module = self._forward_module()
         zero = torch.zeros((), device=self.device_)
         unlabeled_loss, n_pseudo, n_steps = zero.clone(), zero.clone(), 0
@@ -383,7 +386,10 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
                     )
                     self.t_ += 1
         self.n_iter_ += 1
+        # float() waits for the device, so the epoch's time is complete.
         labeled_loss = float(np.mean(labeled_losses))
+        unlabeled_loss, n_pseudo = float(unlabeled_loss), int(n_pseudo)
+        elapsed = time.perf_counter() - start
         self.loss_curve_.append(labeled_loss)
         record = {
             "epoch": self.n_iter_,
@@ -391,8 +397,9 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             "t": self.t_,
             "alpha": float(self._alpha()),
             "labeled_loss": labeled_loss,
-            "unlabeled_loss": float(unlabeled_loss) / n_steps if n_steps else math.nan,
-            "n_pseudo": int(n_pseudo),
+            "unlabeled_loss": unlabeled_loss / n_steps if n_steps else math.nan,
+            "n_pseudo": n_pseudo,
+            "time": elapsed,
             "val_accuracy": math.nan,
         }
         if eval_set is not None:

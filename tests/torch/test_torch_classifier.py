@@ -102,6 +102,25 @@ def test_pickle_round_trip(blobs):
     assert_allclose(restored.predict_proba(X), clf.predict_proba(X))
 
 
+def test_class_weight_criterion_trains_and_pickles(blobs):
+    # A tensor parameter of the loss lives on the model's device, and the loss
+    # is rebuilt there when the model is loaded.
+    X, y = blobs
+    n_classes = len(np.unique(y))
+    weight = torch.linspace(0.5, 2.0, n_classes)
+    params = dict(max_epochs=2, random_state=0)
+    weighted = TorchClassifier(criterion_params={"weight": weight}, **params).fit(X, y)
+    plain = TorchClassifier(**params).fit(X, y)
+    assert not np.allclose(weighted.predict_proba(X), plain.predict_proba(X))
+    assert "_criterion" not in weighted.__getstate__()
+    restored = pickle.loads(pickle.dumps(weighted))
+    assert_array_equal(restored._criterion.weight, weight)
+    assert restored._criterion.weight.device == torch.device(restored.device_)
+    weighted.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert_allclose(restored.predict_proba(X), weighted.predict_proba(X))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only host")
 def test_cuda_model_unpickles_on_cpu_with_warning(blobs):
     X, y = blobs
@@ -164,3 +183,16 @@ def test_cuda_fit_predict_and_pickle(blobs):
     assert clf.score(X, y) > 0.9
     restored = pickle.loads(pickle.dumps(clf))
     assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_class_weight_criterion(blobs):
+    # A CPU weight tensor in criterion_params must follow the model to CUDA.
+    X, y = blobs
+    weight = torch.ones(len(np.unique(y)))
+    clf = TorchClassifier(
+        max_epochs=2, device="cuda", criterion_params={"weight": weight}
+    ).fit(X, y)
+    assert clf._criterion.weight.device.type == "cuda"
+    restored = pickle.loads(pickle.dumps(clf))
+    restored.partial_fit(X, y)
