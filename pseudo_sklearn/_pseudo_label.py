@@ -1,45 +1,39 @@
 """PseudoLabelClassifier: iterative pseudo-labeling around any classifier."""
 
-import copy
 import math
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
     clone,
-    is_classifier,
 )
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.semi_supervised import SelfTrainingClassifier
-from sklearn.semi_supervised._label_propagation import BaseLabelPropagation
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import (
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from ._checks import check_capabilities
+from ._delegation import _DelegateToEstimatorMixin, _is_dataframe
+from ._guard import _Guard
+from ._labeling import label_rows
+from ._labels import check_partial_labels
+from ._schedules import batch_size, threshold_at
+from ._selection import confident_mask, per_class_quota_mask
+from ._training_set import _Pool, _TrainingSet
+from .utils._compat import (
+    BaseLabelPropagation,
     HasMethods,
     Interval,
     RealNotInt,
     StrOptions,
-)
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
     _check_sample_weight,
-    check_is_fitted,
-    has_fit_parameter,
-    validate_data,
-)
-
-from ._selection import confident_mask, per_class_quota_mask
-from .utils._compat import (
-    _check_method_params,
-    _estimator_has,
     _fit_context,
     _raise_for_params,
     _routing_enabled,
@@ -49,17 +43,9 @@ from .utils._compat import (
 
 __all__ = ["PseudoLabelClassifier"]
 
-
-def _is_dataframe(X):
-    return hasattr(X, "iloc") and hasattr(X, "columns")
-
-
-def _is_unit_weight(pseudo_weight):
-    return (
-        not isinstance(pseudo_weight, str)
-        and not callable(pseudo_weight)
-        and float(pseudo_weight) == 1.0
-    )
+# Fitted attributes that only some settings define: a refit with other settings
+# must not leave the previous fit's values behind.
+_OPTIONAL_FITTED = ("teacher_", "best_iteration_", "validation_scores_")
 
 
 def _accepts_unlabeled(estimator):
@@ -70,64 +56,9 @@ def _accepts_unlabeled(estimator):
     )
 
 
-class _Guard:
-    """Scores each iteration's model on held-out labeled rows; keeps the best.
-
-    An iteration replaces the supervised fit only when it is better on the
-    held-out rows by more than one standard error of the paired difference:
-    of the rows where the two models disagree, ``b`` are right only with
-    pseudo-labels and ``c`` only without, and ``b - c > sqrt(b + c)`` is asked.
-    A one-row gain on a handful of held-out rows is noise, and on few labels
-    acting on it costs more than it brings.
-    """
-
-    def __init__(self, owner, X, y, rows):
-        self.active = rows.shape[0] > 0
-        self.patience = owner.n_iter_no_change
-        # warm and partial refits update the model in place: keep a copy.
-        self.copy = owner._refit_mode() != "full"
-        self.scores = []
-        self.best_iteration = 0
-        self.best_estimator = None
-        self._since_best = 0
-        if self.active:
-            self.X, self.y = _safe_indexing(X, rows), y[rows]
-
-    def update(self, estimator, iteration):
-        """Score ``estimator``; return True when patience has run out."""
-        if not self.active:
-            return False
-        correct = np.asarray(estimator.predict(self.X) == self.y)
-        score = float(np.mean(correct))
-        self.scores.append(score)
-        if self.best_estimator is None:
-            self._correct_supervised = correct
-            self.best_estimator = copy.deepcopy(estimator) if self.copy else estimator
-            return False
-        gained = int(np.sum(correct & ~self._correct_supervised))
-        lost = int(np.sum(~correct & self._correct_supervised))
-        significant = gained - lost > math.sqrt(gained + lost)
-        # Ties keep the earlier model: pseudo-labels must earn their place.
-        if significant and score > self.scores[self.best_iteration]:
-            self.best_iteration = iteration
-            self.best_estimator = copy.deepcopy(estimator) if self.copy else estimator
-            self._since_best = 0
-            return False
-        self._since_best += 1
-        return self.patience is not None and self._since_best >= self.patience
-
-
-def _label_chunk(estimator, X_chunk, use_proba):
-    """Pseudo-labels and their confidence for one chunk of rows."""
-    if use_proba:
-        proba = estimator.predict_proba(X_chunk)
-        best = np.argmax(proba, axis=1)
-        return estimator.classes_[best], proba[np.arange(best.shape[0]), best]
-    labels = estimator.predict(X_chunk)
-    return labels, np.full(labels.shape[0], np.nan)
-
-
-class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class PseudoLabelClassifier(
+    _DelegateToEstimatorMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Pseudo-labeling (self-training) meta-estimator around any classifier.
 
     Rows whose label is ``-1`` are unlabeled. The classifier is first fitted on
@@ -359,7 +290,13 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left"), None],
         "refit": [StrOptions({"auto", "full", "warm", "partial"})],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
+        # joblib refuses n_jobs=0, and only when a batch spans several chunks:
+        # reject it up front.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -397,194 +334,254 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_estimator_capabilities(self, sample_weight):
-        name = type(self.estimator).__name__
-        if not is_classifier(self.estimator):
-            raise ValueError(
-                f"estimator={name} is not a classifier: PseudoLabelClassifier "
-                "needs one, such as LogisticRegression() or SGDClassifier("
-                "loss='log_loss'), or a Pipeline that ends in a classifier."
+    @_fit_context(
+        # the inner estimator is validated by its own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit on the labeled rows, then pseudo-label and refit iteratively.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training rows, labeled and unlabeled.
+
+        y : array-like of shape (n_samples,)
+            Class labels, with -1 for unlabeled rows (see the user guide for
+            string labels).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, given to the inner estimator's ``fit`` for the
+            rows of each refit (labeled and pseudo-labeled).
+
+        **fit_params : dict
+            Other parameters for the inner estimator's ``fit``; only with
+            metadata routing enabled (``sklearn.set_config(
+            enable_metadata_routing=True)``). Parameters of length n_samples
+            are indexed with the rows of each refit.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        routing = _routing_enabled()
+        if not routing:
+            _raise_for_params(fit_params, self, "fit")
+        check_capabilities(self, sample_weight, routing)
+        X, y, labeled = self._validate_fit_data(X, y)
+        sample_weight, est_params = self._route_fit_params(
+            X, sample_weight, fit_params, routing
+        )
+        for attribute in _OPTIONAL_FITTED:
+            self.__dict__.pop(attribute, None)
+
+        rng = check_random_state(self.random_state)
+        train_rows, validation_rows = self._split_validation(
+            np.flatnonzero(labeled), y, rng
+        )
+        train = _TrainingSet(y, labeled, train_rows, sample_weight, self.pseudo_weight)
+        pool = _Pool(np.flatnonzero(~labeled), rng)
+        self._warn_about_pool(len(pool))
+
+        estimator = train.fit(clone(self.estimator), X, train_rows, 0, est_params)
+        self.classes_ = estimator.classes_
+        if self.teacher is not None:
+            self.teacher_ = self._fit_teacher(X, y, train_rows, validation_rows)
+        guard = _Guard(
+            *self._held_out(X, y, validation_rows),
+            patience=self.n_iter_no_change,
+            in_place=self._refit_mode() != "full",
+        )
+        guard.update(estimator, 0)
+
+        estimator = self._iterate(X, train, pool, estimator, guard, est_params)
+        self.transduction_ = train.labels
+        self.labeled_iter_ = train.added_at
+        self.estimator_ = self._finish(
+            X, labeled, train, estimator, guard, est_params, validation_rows
+        )
+        return self
+
+    def _iterate(self, X, train, pool, estimator, guard, est_params):
+        """The loop: draw, label, select, add, refit, check, until done."""
+        self.history_ = []
+        self.n_iter_ = 0
+        self.termination_condition_ = "all_labeled"
+        class_prior = np.array(
+            [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
+        )
+        n_planned = self._planned_iterations(pool.n_initial)
+        while len(pool) > 0:
+            if self.max_iter is not None and self.n_iter_ >= self.max_iter:
+                self.termination_condition_ = "max_iter"
+                break
+            self.n_iter_ = it = self.n_iter_ + 1
+            taken = pool.draw(batch_size(self.sample_rate, pool.n_initial, it))
+            drawn = pool.rows[taken]
+            labeler = estimator if self.teacher is None else self.teacher_
+            labels, confidence = label_rows(
+                labeler,
+                X,
+                drawn,
+                use_proba=hasattr(labeler, "predict_proba"),
+                chunk_size=self.chunk_size,
+                n_jobs=self.n_jobs,
             )
-        if self.teacher is not None and not is_classifier(self.teacher):
-            raise ValueError(
-                f"teacher={type(self.teacher).__name__} is not a classifier; pass "
-                "a classifier (or LabelSpreading), or teacher=None to let the "
-                "estimator label the pool itself."
-            )
-        if self.n_iter_no_change is not None and self.validation_fraction is None:
-            raise ValueError(
-                f"n_iter_no_change={self.n_iter_no_change} counts iterations without "
-                "improvement on held-out labeled rows, but validation_fraction is "
-                "None. Set validation_fraction (e.g. 0.2) or n_iter_no_change=None."
-            )
-        labeler = self.estimator if self.teacher is None else self.teacher
-        labeler_name = "estimator" if self.teacher is None else "teacher"
-        # parameter -> (whether it needs predict_proba, the value that does not)
-        needs_proba = {
-            "threshold": (self.threshold is not None, None),
-            "per_class_quota": (self.per_class_quota, False),
-            "pseudo_weight": (isinstance(self.pseudo_weight, str), 1.0),
-        }
-        for param, (needed, neutral) in needs_proba.items():
-            if needed and not hasattr(labeler, "predict_proba"):
-                raise ValueError(
-                    f"{param}={getattr(self, param)!r} needs predict_proba, which "
-                    f"{labeler_name}={type(labeler).__name__} does not provide. "
-                    f"Set {param}={neutral!r}, or use a classifier with "
-                    "predict_proba (for example wrap it in "
-                    "sklearn.calibration.CalibratedClassifierCV)."
+            keep = self._select(labels, confidence, it, class_prior)
+            record = {
+                "iteration": it,
+                "n_drawn": int(drawn.shape[0]),
+                "n_added": int(keep.sum()),
+                "mean_confidence": (
+                    float(np.mean(confidence[keep])) if keep.any() else float("nan")
+                ),
+                "n_pool": int(len(pool) - keep.sum()),
+                "fit_time": 0.0,
+            }
+            stop = False
+            if keep.any():
+                train.add(drawn[keep], labels[keep], confidence[keep], it)
+                pool.remove(taken[keep])
+                start = time.perf_counter()
+                estimator = self._refit(
+                    estimator, X, train, drawn[keep], it, est_params
                 )
-        if self.refit == "warm" and "warm_start" not in self.estimator.get_params():
-            raise ValueError(
-                f"refit='warm' needs an estimator with a warm_start parameter, and "
-                f"{name} has none. Use refit='full', or refit='partial' if it has "
-                "partial_fit."
-            )
-        if self.refit == "partial" and not hasattr(self.estimator, "partial_fit"):
-            raise ValueError(
-                f"refit='partial' needs an estimator with partial_fit, and {name} "
-                "has none. Use refit='full' (or 'warm' if it has warm_start)."
-            )
-        takes_weight = _routing_enabled() or has_fit_parameter(
-            self.estimator, "sample_weight"
-        )
-        if sample_weight is not None and not takes_weight:
-            raise ValueError(
-                f"sample_weight was given but estimator={name} does not accept "
-                "sample_weight in fit. Drop sample_weight, use an estimator that "
-                "takes it, or enable metadata routing for a Pipeline."
-            )
-        if not _is_unit_weight(self.pseudo_weight) and not has_fit_parameter(
-            self.estimator, "sample_weight"
-        ):
-            raise ValueError(
-                f"pseudo_weight={self.pseudo_weight!r} weights pseudo-labeled rows "
-                f"through sample_weight, which estimator={name} does not accept in "
-                "fit. Use pseudo_weight=1.0, or an estimator that takes "
-                "sample_weight."
-            )
-
-    def _validate_fit_data(self, X, y):
-        allow_nan = get_tags(self.estimator).input_tags.allow_nan
-        X_checked, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-        )
-        if y.dtype.kind in "US":
-            # A string array cannot hold the integer -1: NumPy turns it into the
-            # string "-1", which therefore marks unlabeled rows here too.
-            y = y.astype(object)
-            y[y == "-1"] = -1
-        # Sparse input is indexed by rows many times: CSR makes that cheap.
-        if hasattr(X_checked, "tocsr"):
-            X_checked = X_checked.tocsr()
-        # A DataFrame travels as it is, so that an inner Pipeline can select
-        # columns by name.
-        return (X if _is_dataframe(X) else X_checked), y
-
-    def _check_X_predict(self, X):
-        allow_nan = get_tags(self.estimator_).input_tags.allow_nan
-        X_checked = validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-        )
-        return X if _is_dataframe(X) else X_checked
-
-    def _batch_size(self, n_unlabeled, iteration):
-        rate = self.sample_rate
-        if callable(rate):
-            rate = rate(iteration)
-            valid = (
-                isinstance(rate, Integral) and rate >= 1
-                if isinstance(rate, Integral | np.integer)
-                else isinstance(rate, Real) and 0 < rate <= 1
-            )
-            if not valid:
-                raise ValueError(
-                    f"sample_rate({iteration}) returned {rate!r}; a sample_rate "
-                    "schedule must return a float in (0, 1] or an int >= 1."
-                )
-        if isinstance(rate, Integral | np.integer):
-            return int(rate)
-        # round() first: 0.04 * 59_000 is 2360.0000000000005 in floating point.
-        return max(1, math.ceil(round(rate * n_unlabeled, 9)))
-
-    def _label_rows(self, estimator, X, rows, use_proba):
-        """Pseudo-labels and confidences of ``rows``, in bounded chunks."""
-        chunks = [
-            rows[start : start + self.chunk_size]
-            for start in range(0, rows.shape[0], self.chunk_size)
-        ]
-        if len(chunks) == 1:
-            return _label_chunk(estimator, _safe_indexing(X, rows), use_proba)
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_label_chunk)(estimator, _safe_indexing(X, chunk), use_proba)
-            for chunk in chunks
-        )
-        labels = np.concatenate([labels for labels, _ in results])
-        confidence = np.concatenate([conf for _, conf in results])
-        return labels, confidence
-
-    def _fit_rows(self, estimator, X, rows, weights, fit_params, method="fit"):
-        params = _check_method_params(X, fit_params, indices=rows)
-        if weights is not None:
-            params["sample_weight"] = weights
-        if method == "partial_fit":
-            params["classes"] = self.classes_
-        getattr(estimator, method)(
-            _safe_indexing(X, rows), self.transduction_[rows], **params
-        )
+                record["fit_time"] = time.perf_counter() - start
+                stop = guard.update(estimator, it)
+            self._log(record, guard, n_planned)
+            if not keep.any():
+                self.termination_condition_ = "no_change"
+                break
+            if stop:
+                self.termination_condition_ = "no_improvement"
+                break
         return estimator
 
-    def _row_weights(self, rows, iteration, sample_weight, confidence):
-        """Weights of ``rows`` at a refit: the given weight times the pseudo weight."""
-        if sample_weight is None and _is_unit_weight(self.pseudo_weight):
-            return None
-        weights = (
-            np.ones(rows.shape[0]) if sample_weight is None else sample_weight[rows]
-        )
-        pseudo = self.labeled_iter_[rows] > 0
-        if isinstance(self.pseudo_weight, str):
-            factor = confidence[rows[pseudo]]
-        elif callable(self.pseudo_weight):
-            factor = float(self.pseudo_weight(iteration))
-        else:
-            factor = float(self.pseudo_weight)
-        weights = np.array(weights, dtype=float)
-        weights[pseudo] *= factor
-        return weights
+    def _select(self, labels, confidence, iteration, class_prior):
+        """Mask of the drawn rows whose pseudo-labels are kept."""
+        keep = confident_mask(confidence, threshold_at(self.threshold, iteration))
+        if self.per_class_quota:
+            keep = per_class_quota_mask(
+                labels, confidence, keep, self.classes_, class_prior
+            )
+        return keep
 
     def _refit_mode(self):
         if self.refit != "auto":
             return self.refit
         return "partial" if hasattr(self.estimator, "partial_fit") else "full"
 
-    def _refit(self, X, labeled_rows, rows, new_rows, iteration, weight_args, params):
-        """Update the model after an iteration; ``rows`` are the training rows."""
+    def _refit(self, estimator, X, train, new_rows, iteration, est_params):
+        """The model after adding ``new_rows`` to the training set."""
         mode = self._refit_mode()
-        if mode == "full":
-            estimator = clone(self.estimator)
-        elif mode == "warm":
-            estimator = self.estimator_.set_params(warm_start=True)
-        else:
+        if mode == "partial":
             # One partial_fit on the new rows with the labeled rows, so that the
             # true labels keep anchoring the model while pseudo-labels stream in.
             # Other fit parameters belong to fit, not to partial_fit.
-            rows = np.concatenate([labeled_rows, new_rows])
-            weights = self._row_weights(rows, iteration, *weight_args)
-            return self._fit_rows(
-                self.estimator_, X, rows, weights, {}, method="partial_fit"
+            rows = np.concatenate([train.labeled_rows, new_rows])
+            return train.fit(
+                estimator, X, rows, iteration, {}, "partial_fit", self.classes_
             )
-        weights = self._row_weights(rows, iteration, *weight_args)
-        return self._fit_rows(estimator, X, rows, weights, params)
+        if mode == "full":
+            estimator = clone(self.estimator)
+        else:
+            estimator = estimator.set_params(warm_start=True)
+        return train.fit(estimator, X, train.rows, iteration, est_params)
+
+    def _finish(self, X, labeled, train, estimator, guard, est_params, held_out):
+        """The model to return: the guard's choice, or the last one."""
+        if not guard.active:
+            return estimator
+        self.best_iteration_ = guard.best_iteration
+        self.validation_scores_ = np.asarray(guard.scores)
+        if guard.best_iteration > 0:
+            return guard.best_estimator
+        if self.n_iter_ > 0:
+            warnings.warn(
+                "Pseudo-labeling did not beat the supervised fit on the "
+                f"{held_out.shape[0]} held-out labeled rows (validation "
+                f"accuracy {guard.scores[0]:.4f} before, at best "
+                f"{max(guard.scores[1:]):.4f} after): returning the supervised "
+                "model. More labeled rows, a threshold or a teacher may help.",
+                UserWarning,
+                stacklevel=4,
+            )
+        # Falling back: the supervised model on every labeled row, the held-out
+        # ones included, exactly as a plain fit would be.
+        labeled_rows = np.flatnonzero(labeled)
+        return train.fit(clone(self.estimator), X, labeled_rows, 0, est_params)
+
+    def _log(self, record, guard, n_planned):
+        if guard.active:
+            record["validation_score"] = guard.scores[-1]
+        self.history_.append(record)
+        if not self.verbose:
+            return
+        of = f"/{n_planned}" if n_planned is not None else ""
+        print(
+            f"[PseudoLabelClassifier] iteration {record['iteration']}{of}: "
+            f"drew {record['n_drawn']}, added {record['n_added']} "
+            f"(mean confidence {record['mean_confidence']:.3f}), "
+            f"{record['n_pool']} left in the pool, refit {record['fit_time']:.2f}s",
+            flush=True,
+        )
+
+    def _validate_fit_data(self, X, y):
+        y, labeled = check_partial_labels(y)
+        X_checked, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            # The inner estimator decides what it accepts (an imputer in a
+            # Pipeline takes NaN), as in scikit-learn's SelfTrainingClassifier.
+            ensure_all_finite=False,
+        )
+        if not labeled.any():
+            raise ValueError(
+                "y has no labeled row: every entry is -1. PseudoLabelClassifier "
+                "first fits the estimator on the labeled rows; give at least one "
+                "labeled row per class (-1 marks the unlabeled ones)."
+            )
+        check_classification_targets(y[labeled])
+        # Sparse input is indexed by rows many times: CSR makes that cheap.
+        if hasattr(X_checked, "tocsr"):
+            X_checked = X_checked.tocsr()
+        # A DataFrame travels as it is, so that an inner Pipeline can select
+        # columns by name.
+        return (X if _is_dataframe(X) else X_checked), y, labeled
+
+    def _route_fit_params(self, X, sample_weight, fit_params, routing):
+        """``sample_weight`` and the inner estimator's other ``fit`` parameters."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if not routing:
+            return sample_weight, {}
+        # A weight that was not given is not routed: routing would refuse it
+        # for an estimator that does not ask for sample_weight.
+        if sample_weight is not None:
+            fit_params = {**fit_params, "sample_weight": sample_weight}
+        est_params = dict(process_routing(self, "fit", **fit_params).estimator.fit)
+        return est_params.pop("sample_weight", None), est_params
+
+    def _warn_about_pool(self, n_unlabeled):
+        if n_unlabeled == 0:
+            warnings.warn(
+                "y contains no unlabeled row (-1): PseudoLabelClassifier fits the "
+                "estimator on the labeled rows only, as a plain supervised fit.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif isinstance(self.sample_rate, Integral) and self.sample_rate > n_unlabeled:
+            warnings.warn(
+                f"sample_rate={self.sample_rate} is more than the {n_unlabeled} "
+                "unlabeled rows: the whole pool is drawn in the first iteration. "
+                "Pass a smaller int or a fraction in (0, 1].",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _split_validation(self, labeled_rows, y, rng):
         """Hold out ``validation_fraction`` of the labeled rows, stratified."""
@@ -606,7 +603,13 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ) from exc
         return np.sort(train), np.sort(validation)
 
-    def _fit_teacher(self, X, y, train_labeled_rows, validation_rows):
+    @staticmethod
+    def _held_out(X, y, rows):
+        if rows.shape[0] == 0:
+            return None, None
+        return _safe_indexing(X, rows), y[rows]
+
+    def _fit_teacher(self, X, y, train_rows, validation_rows):
         """Fit the teacher on the labeled rows, or on every row if it takes -1."""
         teacher = clone(self.teacher)
         if _accepts_unlabeled(teacher):
@@ -615,345 +618,20 @@ class PseudoLabelClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             y_teacher[validation_rows] = -1
             teacher.fit(X, y_teacher)
         else:
-            teacher.fit(_safe_indexing(X, train_labeled_rows), y[train_labeled_rows])
+            teacher.fit(_safe_indexing(X, train_rows), y[train_rows])
         return teacher
-
-    @_fit_context(
-        # the inner estimator is validated by its own fit
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit on the labeled rows, then pseudo-label and refit iteratively.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Training rows, labeled and unlabeled.
-
-        y : array-like of shape (n_samples,)
-            Class labels, with -1 for unlabeled rows.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows, given to the inner estimator's ``fit`` for the
-            rows of each refit (labeled and pseudo-labeled).
-
-        **fit_params : dict
-            Other parameters for the inner estimator's ``fit``; only with
-            metadata routing enabled (``sklearn.set_config(
-            enable_metadata_routing=True)``). Parameters of length n_samples
-            are indexed with the rows of each refit.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        _raise_for_params(fit_params, self, "fit")
-        self._check_estimator_capabilities(sample_weight)
-        X, y = self._validate_fit_data(X, y)
-        n_samples = y.shape[0]
-
-        labeled = np.asarray(y != -1, dtype=bool)
-        if not labeled.any():
-            raise ValueError(
-                "y has no labeled row: every entry is -1. PseudoLabelClassifier "
-                "first fits the estimator on the labeled rows; give at least one "
-                "labeled row per class (-1 marks the unlabeled ones)."
-            )
-        check_classification_targets(y[labeled])
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-
-        if _routing_enabled():
-            routed = process_routing(
-                self, "fit", sample_weight=sample_weight, **fit_params
-            )
-            est_params = dict(routed.estimator.fit)
-            sample_weight = est_params.pop("sample_weight", None)
-        else:
-            est_params = {}
-
-        rng = check_random_state(self.random_state)
-        self.transduction_ = np.copy(y)
-        self.labeled_iter_ = np.full(n_samples, -1, dtype=np.intp)
-        self.labeled_iter_[labeled] = 0
-        self.history_ = []
-        self.n_iter_ = 0
-        confidence_at_label = np.ones(n_samples)
-        weight_args = (sample_weight, confidence_at_label)
-
-        train_labeled, validation_rows = self._split_validation(
-            np.flatnonzero(labeled), y, rng
-        )
-        pool = np.flatnonzero(~labeled)
-        # train_order[:n_train] are the rows of the training set, labeled rows
-        # first, then pseudo-labeled rows in the order they were added.
-        train_order = np.empty(n_samples, dtype=np.intp)
-        n_train = train_labeled.shape[0]
-        train_order[:n_train] = train_labeled
-
-        self.estimator_ = self._fit_rows(
-            clone(self.estimator),
-            X,
-            train_labeled,
-            self._row_weights(train_labeled, 0, *weight_args),
-            est_params,
-        )
-        self.classes_ = self.estimator_.classes_
-        class_prior = np.array(
-            [np.mean(y[train_labeled] == c) for c in self.classes_], dtype=float
-        )
-        if self.teacher is not None:
-            self.teacher_ = self._fit_teacher(X, y, train_labeled, validation_rows)
-        labeler = self.estimator_ if self.teacher is None else self.teacher_
-        use_proba = hasattr(labeler, "predict_proba")
-
-        guard = _Guard(self, X, y, validation_rows)
-        guard.update(self.estimator_, 0)
-
-        n_unlabeled = pool.shape[0]
-        n_planned = self._planned_iterations(n_unlabeled)
-        self.termination_condition_ = "all_labeled"
-        while pool.shape[0] > 0:
-            if self.max_iter is not None and self.n_iter_ >= self.max_iter:
-                self.termination_condition_ = "max_iter"
-                break
-            self.n_iter_ += 1
-            it = self.n_iter_
-            take = rng.choice(
-                pool.shape[0],
-                size=min(self._batch_size(n_unlabeled, it), pool.shape[0]),
-                replace=False,
-            )
-            drawn = pool[take]
-            labels, confidence = self._label_rows(labeler, X, drawn, use_proba)
-            keep = confident_mask(confidence, self._threshold_at(it))
-            if self.per_class_quota:
-                keep = per_class_quota_mask(
-                    labels, confidence, keep, self.classes_, class_prior
-                )
-            added = drawn[keep]
-            record = {
-                "iteration": it,
-                "n_drawn": int(drawn.shape[0]),
-                "n_added": int(added.shape[0]),
-                "mean_confidence": (
-                    float(np.mean(confidence[keep])) if keep.any() else float("nan")
-                ),
-                "n_pool": int(pool.shape[0] - added.shape[0]),
-                "fit_time": 0.0,
-            }
-            if added.shape[0] == 0:
-                if guard.active:
-                    record["validation_score"] = guard.scores[-1]
-                self.history_.append(record)
-                self.termination_condition_ = "no_change"
-                self._report(record, n_planned)
-                break
-
-            self.transduction_[added] = labels[keep]
-            self.labeled_iter_[added] = it
-            confidence_at_label[added] = confidence[keep]
-            pool = np.delete(pool, take[keep])
-            train_order[n_train : n_train + added.shape[0]] = added
-            n_train += added.shape[0]
-
-            start = time.perf_counter()
-            self.estimator_ = self._refit(
-                X,
-                train_labeled,
-                train_order[:n_train],
-                added,
-                it,
-                weight_args,
-                est_params,
-            )
-            record["fit_time"] = time.perf_counter() - start
-            if self.teacher is None:
-                labeler = self.estimator_
-            stop = guard.update(self.estimator_, it)
-            if guard.active:
-                record["validation_score"] = guard.scores[-1]
-            self.history_.append(record)
-            self._report(record, n_planned)
-            if stop:
-                self.termination_condition_ = "no_improvement"
-                break
-
-        if guard.active:
-            self.estimator_ = guard.best_estimator
-            self.best_iteration_ = guard.best_iteration
-            self.validation_scores_ = np.asarray(guard.scores)
-            if guard.best_iteration == 0:
-                # Falling back: the supervised model on every labeled row, the
-                # held-out ones included, exactly as a plain fit would be.
-                labeled_rows = np.flatnonzero(labeled)
-                self.estimator_ = self._fit_rows(
-                    clone(self.estimator),
-                    X,
-                    labeled_rows,
-                    self._row_weights(labeled_rows, 0, *weight_args),
-                    est_params,
-                )
-            if guard.best_iteration == 0 and self.n_iter_ > 0:
-                warnings.warn(
-                    "Pseudo-labeling did not beat the supervised fit on the "
-                    f"{validation_rows.shape[0]} held-out labeled rows (validation "
-                    f"accuracy {guard.scores[0]:.4f} before, at best "
-                    f"{max(guard.scores[1:]):.4f} after): returning the supervised "
-                    "model. More labeled rows, a threshold or a teacher may help.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        return self
 
     def _planned_iterations(self, n_unlabeled):
         if callable(self.sample_rate) or self.threshold is not None:
             return None
         if self.per_class_quota or n_unlabeled == 0:
             return None
-        n_planned = math.ceil(n_unlabeled / self._batch_size(n_unlabeled, 1))
+        n_planned = math.ceil(
+            n_unlabeled / batch_size(self.sample_rate, n_unlabeled, 1)
+        )
         if self.max_iter is not None:
             n_planned = min(n_planned, self.max_iter)
         return n_planned
-
-    def _threshold_at(self, iteration):
-        if not callable(self.threshold):
-            return self.threshold
-        value = self.threshold(iteration)
-        if value is not None and not 0 <= value < 1:
-            raise ValueError(
-                f"threshold({iteration}) returned {value!r}; a threshold schedule "
-                "must return a float in [0, 1) or None."
-            )
-        return value
-
-    def _report(self, record, n_planned):
-        if not self.verbose:
-            return
-        of = f"/{n_planned}" if n_planned is not None else ""
-        print(
-            f"[PseudoLabelClassifier] iteration {record['iteration']}{of}: "
-            f"drew {record['n_drawn']}, added {record['n_added']} "
-            f"(mean confidence {record['mean_confidence']:.3f}), "
-            f"{record['n_pool']} left in the pool, refit {record['fit_time']:.2f}s",
-            flush=True,
-        )
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Predict the class of each row of `X` with the fitted estimator.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Predicted classes.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(self._check_X_predict(X))
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities of each row of `X`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns ordered as ``classes_``.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(self._check_X_predict(X))
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities of each row of `X`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns ordered as ``classes_``.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(self._check_X_predict(X))
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator on `X`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The inner estimator's decision function.
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(self._check_X_predict(X))
-
-    @available_if(_estimator_has("score"))
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy of the fitted estimator on `X` and `y`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Test rows.
-
-        y : array-like of shape (n_samples,)
-            True labels of `X`.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows.
-
-        Returns
-        -------
-        score : float
-            Accuracy of ``predict(X)`` against `y`.
-        """
-        check_is_fitted(self)
-        return self.estimator_.score(
-            self._check_X_predict(X), y, sample_weight=sample_weight
-        )
-
-    def get_metadata_routing(self):
-        """Get the metadata routing of this object.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            Routes ``fit`` metadata (``sample_weight`` among it) to the inner
-            estimator's ``fit``, and each prediction method's to its namesake.
-        """
-        router = MetadataRouter(owner=self)
-        router.add(
-            estimator=self.estimator,
-            method_mapping=MethodMapping()
-            .add(callee="fit", caller="fit")
-            .add(callee="predict", caller="predict")
-            .add(callee="predict_proba", caller="predict_proba")
-            .add(callee="predict_log_proba", caller="predict_log_proba")
-            .add(callee="decision_function", caller="decision_function")
-            .add(callee="score", caller="score"),
-        )
-        return router
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,23 +10,20 @@ other splitters by dropping unlabeled rows before scoring.
 import numpy as np
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.validation import column_or_1d
 
+from ._labels import check_partial_labels
 from .utils._compat import _BaseKFold, _safe_indexing
 
 __all__ = ["SemiSupervisedStratifiedKFold", "make_labeled_scorer"]
 
 
-def _labeled_mask(y, param="y"):
+def _partial_labels(y, param="y"):
     if y is None:
         raise ValueError(
             f"{param} is required: the splitter needs the labels to tell labeled "
             "rows from unlabeled (-1) ones. Pass y to split()."
         )
-    y = column_or_1d(y, warn=True)
-    if y.dtype.kind in "US":
-        return y != "-1"
-    return np.asarray(y != -1, dtype=bool)
+    return check_partial_labels(y, param=param)
 
 
 class SemiSupervisedStratifiedKFold(_BaseKFold):
@@ -94,7 +91,7 @@ class SemiSupervisedStratifiedKFold(_BaseKFold):
         test : ndarray
             Indices of one fold of labeled rows.
         """
-        labeled = _labeled_mask(y)
+        y, labeled = _partial_labels(y)
         if X is not None and len(labeled) != _num_rows(X):
             raise ValueError(
                 f"X has {_num_rows(X)} rows but y has {len(labeled)}: pass the "
@@ -107,7 +104,7 @@ class SemiSupervisedStratifiedKFold(_BaseKFold):
                 "y has no labeled row (every entry is -1), so there is nothing to "
                 "test on: label some rows."
             )
-        y_labeled = column_or_1d(y)[labeled_rows]
+        y_labeled = y[labeled_rows]
         inner = StratifiedKFold(
             n_splits=self.n_splits, shuffle=self.shuffle, random_state=self.random_state
         )
@@ -142,7 +139,7 @@ class _LabeledScorer:
         self.scorer = scorer
 
     def __call__(self, estimator, X, y, **kwargs):
-        labeled = _labeled_mask(y)
+        labeled = _partial_labels(y)[1]
         if not labeled.any():
             raise ValueError(
                 "This test fold has no labeled row (every y is -1), so it cannot "

@@ -1,0 +1,99 @@
+"""Checks that the parameters of PseudoLabelClassifier fit its estimator."""
+
+from sklearn.base import is_classifier
+from sklearn.utils.validation import has_fit_parameter
+
+from ._training_set import is_unit_weight
+
+
+def check_capabilities(clf, sample_weight, routing):
+    """Raise a ValueError naming the parameter when ``clf``'s settings conflict.
+
+    Parameters
+    ----------
+    clf : PseudoLabelClassifier
+        The (unfitted) meta-estimator; only its parameters are read.
+    sample_weight : ndarray or None
+        The weights given to ``fit``.
+    routing : bool
+        Whether metadata routing is enabled.
+    """
+    _check_classifiers(clf)
+    if clf.n_iter_no_change is not None and clf.validation_fraction is None:
+        raise ValueError(
+            f"n_iter_no_change={clf.n_iter_no_change} counts iterations without "
+            "improvement on held-out labeled rows, but validation_fraction is "
+            "None. Set validation_fraction (e.g. 0.2) or n_iter_no_change=None."
+        )
+    _check_proba(clf)
+    _check_refit(clf)
+    _check_weights(clf, sample_weight, routing)
+
+
+def _check_classifiers(clf):
+    if not is_classifier(clf.estimator):
+        raise ValueError(
+            f"estimator={type(clf.estimator).__name__} is not a classifier: "
+            "PseudoLabelClassifier needs one, such as LogisticRegression() or "
+            "SGDClassifier(loss='log_loss'), or a Pipeline that ends in a "
+            "classifier."
+        )
+    if clf.teacher is not None and not is_classifier(clf.teacher):
+        raise ValueError(
+            f"teacher={type(clf.teacher).__name__} is not a classifier; pass "
+            "a classifier (or LabelSpreading), or teacher=None to let the "
+            "estimator label the pool itself."
+        )
+
+
+def _check_proba(clf):
+    labeler = clf.estimator if clf.teacher is None else clf.teacher
+    labeler_name = "estimator" if clf.teacher is None else "teacher"
+    # parameter -> (whether it needs predict_proba, the value that does not)
+    needs_proba = {
+        "threshold": (clf.threshold is not None, None),
+        "per_class_quota": (clf.per_class_quota, False),
+        "pseudo_weight": (isinstance(clf.pseudo_weight, str), 1.0),
+    }
+    for param, (needed, neutral) in needs_proba.items():
+        if needed and not hasattr(labeler, "predict_proba"):
+            raise ValueError(
+                f"{param}={getattr(clf, param)!r} needs predict_proba, which "
+                f"{labeler_name}={type(labeler).__name__} does not provide. "
+                f"Set {param}={neutral!r}, or use a classifier with "
+                "predict_proba (for example wrap it in "
+                "sklearn.calibration.CalibratedClassifierCV)."
+            )
+
+
+def _check_refit(clf):
+    name = type(clf.estimator).__name__
+    if clf.refit == "warm" and "warm_start" not in clf.estimator.get_params():
+        raise ValueError(
+            f"refit='warm' needs an estimator with a warm_start parameter, and "
+            f"{name} has none. Use refit='full', or refit='partial' if it has "
+            "partial_fit."
+        )
+    if clf.refit == "partial" and not hasattr(clf.estimator, "partial_fit"):
+        raise ValueError(
+            f"refit='partial' needs an estimator with partial_fit, and {name} "
+            "has none. Use refit='full' (or 'warm' if it has warm_start)."
+        )
+
+
+def _check_weights(clf, sample_weight, routing):
+    name = type(clf.estimator).__name__
+    takes_weight = has_fit_parameter(clf.estimator, "sample_weight")
+    if sample_weight is not None and not (routing or takes_weight):
+        raise ValueError(
+            f"sample_weight was given but estimator={name} does not accept "
+            "sample_weight in fit. Drop sample_weight, use an estimator that "
+            "takes it, or enable metadata routing for a Pipeline."
+        )
+    if not is_unit_weight(clf.pseudo_weight) and not takes_weight:
+        raise ValueError(
+            f"pseudo_weight={clf.pseudo_weight!r} weights pseudo-labeled rows "
+            f"through sample_weight, which estimator={name} does not accept in "
+            "fit. Use pseudo_weight=1.0, or an estimator that takes "
+            "sample_weight."
+        )
