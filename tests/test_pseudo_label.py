@@ -301,8 +301,11 @@ def test_sample_weight_with_metadata_routing(data):
         inner = SpyClassifier().set_fit_request(sample_weight=True)
         clf = PseudoLabelClassifier(inner, sample_rate=0.5, random_state=0)
         clf.fit(X, y_semi, sample_weight=weights)
+    assert len(FIT_LOG) == clf.n_iter_ + 1 > 1
     for entry in FIT_LOG:
         assert entry["n_weights"] == entry["n_rows"]
+    labeled = y_semi != -1
+    np.testing.assert_array_equal(FIT_LOG[0]["weights"], weights[labeled])
 
 
 def test_estimator_is_not_mutated(data):
@@ -671,27 +674,34 @@ def test_guard_keeps_an_iteration_that_clearly_helps():
 
 
 def test_guard_best_iteration_and_early_stop_are_consistent(data):
-    X, _, y_semi = data
-    clf = PseudoLabelClassifier(
-        logreg(),
-        validation_fraction=0.3,
-        n_iter_no_change=2,
-        sample_rate=0.1,
-        random_state=0,
+    X, y, y_semi = data
+    params = dict(validation_fraction=0.3, n_iter_no_change=2, sample_rate=0.1)
+    # A teacher that labels at random never beats the supervised fit: the
+    # guard stops after two iterations and keeps iteration 0.
+    random_teacher = OracleTeacher(X, np.random.RandomState(1).permutation(y))
+    bad = PseudoLabelClassifier(
+        logreg(), teacher=random_teacher, random_state=0, **params
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        clf.fit(X, y_semi)
-    assert 0 <= clf.best_iteration_ <= clf.n_iter_
-    assert clf.validation_scores_.shape == (clf.n_iter_ + 1,)
-    scores = clf.validation_scores_
-    if clf.best_iteration_ > 0:
-        assert scores[clf.best_iteration_] > scores[0]
-    if clf.termination_condition_ == "no_improvement":
-        # stopped after two iterations that did not replace the best model
-        assert clf.n_iter_ - clf.best_iteration_ >= 2
-    else:
-        assert clf.termination_condition_ == "all_labeled"
+    with pytest.warns(UserWarning, match="did not beat the supervised fit"):
+        bad.fit(X, y_semi)
+    assert bad.termination_condition_ == "no_improvement"
+    assert (bad.best_iteration_, bad.n_iter_) == (0, 2)
+    assert bad.validation_scores_.shape == (bad.n_iter_ + 1,)
+
+    # With 10 labels per class an oracle teacher beats it after one iteration;
+    # two more that do not improve stop the fit, which keeps iteration 1.
+    y_few = np.full_like(y, -1)
+    few = np.concatenate([np.flatnonzero(y == c)[:10] for c in range(3)])
+    y_few[few] = y[few]
+    params.update(validation_fraction=0.5, sample_rate=0.2)
+    good = PseudoLabelClassifier(
+        logreg(), teacher=OracleTeacher(X, y), random_state=0, **params
+    ).fit(X, y_few)
+    assert good.termination_condition_ == "no_improvement"
+    assert (good.best_iteration_, good.n_iter_) == (1, 3)
+    scores = good.validation_scores_
+    assert scores.shape == (good.n_iter_ + 1,)
+    assert scores[1] == scores.max() > scores[0]
 
 
 def test_guard_errors(data):
