@@ -110,14 +110,16 @@ def test_warns_when_no_row_is_unlabeled(data):
     assert clf.n_iter_ == 0
 
 
+def _text_labels(y):
+    return [f"c{v}" if v != -1 else "-1" for v in y]
+
+
 @pytest.mark.parametrize(
     "make_y",
     [
-        lambda y: np.array(["c%d" % v if v != -1 else "-1" for v in y], dtype=object),
-        lambda y: pd.Series(["c%d" % v if v != -1 else "-1" for v in y]),
-        lambda y: pd.Series(
-            ["c%d" % v if v != -1 else "-1" for v in y], dtype="string"
-        ),
+        lambda y: np.array(_text_labels(y), dtype=object),
+        lambda y: pd.Series(_text_labels(y)),
+        lambda y: pd.Series(_text_labels(y), dtype="string"),
     ],
     ids=["object", "pandas-object", "pandas-string"],
 )

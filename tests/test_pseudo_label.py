@@ -2,7 +2,6 @@
 
 import pickle
 import re
-import warnings
 
 import numpy as np
 import pytest
