@@ -229,10 +229,11 @@ class PseudoLabelClassifier(
     Notes
     -----
     ``-1`` marks unlabeled rows, as in scikit-learn, so that a Pipeline fits its
-    unsupervised steps (scaling, PCA) on all rows. With string class labels, use
-    an object array and the integer ``-1`` for unlabeled rows; in an array of
-    NumPy string dtype, where ``-1`` becomes the string ``"-1"``, that string
-    marks unlabeled rows, and ``transduction_`` is an object array.
+    unsupervised steps (scaling, PCA) on all rows. With string class labels, the
+    integer ``-1`` and the string ``"-1"`` both mark unlabeled rows, in object
+    arrays, NumPy string arrays and pandas Series alike (the user guide has the
+    rule for each kind of ``y``); ``transduction_`` is then an object array.
+    Labels that mix strings and numbers are refused.
 
     The guard compares each iteration with the supervised fit on the held-out
     rows where they disagree: ``b`` rows right only after pseudo-labeling,
