@@ -10,63 +10,24 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..utils._compat import Interval, StrOptions
+from ._device import (
+    _accepts,
+    _check_sample_weight,
+    _DeviceArray,
+    _GraphContext,
+    _resolve_device,
+    _StaticBatch,
+    _Step,
+    mixes_rows,
+    why_not_capturable,
+)
 from ._modules import MLPModule
 
 _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
-
-# Inputs larger than this share of free GPU memory stay on the host and
-# are copied batch by batch; smaller ones are moved to the device once.
-_DEVICE_MEMORY_SHARE = 0.5
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={str(device)!r} but CUDA is not available here; "
-            "use device='auto' or device='cpu'."
-        )
-    return device
-
-
-class _DeviceArray:
-    """A float or int array placed once where batches are cheapest to take.
-
-    On CPU, and on CUDA when it fits in a share of free memory, the whole array
-    lives on the device and a batch is a device-side index gather. Otherwise it
-    stays in host memory and each batch is gathered there and copied over
-    (slower, but a host array too big for the GPU is not pinned whole).
-    """
-
-    def __init__(self, array, device, dtype):
-        array = np.asarray(array)
-        if not array.flags.writeable or not array.flags.c_contiguous:
-            array = np.array(array, order="C")
-        tensor = torch.from_numpy(array).to(dtype)
-        self.on_device = True
-        if device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(device)
-            nbytes = tensor.element_size() * tensor.numel()
-            self.on_device = nbytes < _DEVICE_MEMORY_SHARE * free
-            if self.on_device:
-                tensor = tensor.to(device)
-        self.tensor = tensor
-        self.device = device
-
-    def __len__(self):
-        return self.tensor.shape[0]
-
-    def take(self, index):
-        """Rows ``index`` (a tensor on ``self.device``) as a device tensor."""
-        if self.on_device:
-            return self.tensor[index]
-        return self.tensor[index.cpu()].to(self.device)
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator):
@@ -112,12 +73,20 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         Train and predict under bfloat16 autocast. Used on CUDA only; ignored
         on CPU.
     compile : bool, default=False
-        Run the module through ``torch.compile``. Used on CUDA only; ignored
-        on CPU.
+        Run the module through ``torch.compile`` (static shapes) for training.
+        Used on CUDA only; ignored on CPU.
+    cuda_graphs : "auto" or bool, default="auto"
+        Capture each training step as a CUDA graph and replay it, which
+        removes Python and kernel-launch overhead (small networks train
+        several times faster). ``"auto"`` uses graphs on CUDA and not on CPU;
+        ``True`` requires a CUDA device; ``False`` trains eagerly. A step that
+        cannot be captured falls back to eager training with one warning
+        saying why. See Notes.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch order. With an int,
-        training on CPU is deterministic. Torch's global random state is left
-        as it was.
+        training on CPU is deterministic, and ``fit`` equals the same number
+        of ``partial_fit`` calls. Torch's global random state is left as it
+        was.
     verbose : int, default=0
         Print the loss after each epoch when positive.
 
@@ -139,6 +108,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         Number of epochs trained (``fit`` resets it, ``partial_fit`` adds one).
     loss_curve_ : list of float
         Mean training loss of each epoch, of length ``n_iter_``.
+    cuda_graphs_ : bool
+        Whether the last ``fit`` or ``partial_fit`` trained with CUDA graphs
+        (False after a fallback to eager steps).
 
     See Also
     --------
@@ -152,6 +124,18 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     Pickling stores the weights and the optimizer state; a model trained on
     CUDA unpickles on a machine without CUDA onto the CPU, with a warning.
+
+    With CUDA graphs (or ``compile``) every step has the same shapes: the
+    last, smaller batch of an epoch is padded to full size with rows of
+    weight 0 and its loss divided by the number of real rows, which gives the
+    same loss and gradient (a module with batch norm runs that batch
+    unpadded, as its statistics would see the pad rows). The optimizer is
+    built with ``capturable=True`` when it takes that argument (Adam, AdamW)
+    and ``optimizer_params`` does not set it. Dropout draws new masks at every
+    replay. Gradients stay allocated between steps (zeroed, not freed).
+
+    A ``fit`` that raises leaves the estimator as it was before the call: a
+    first failed fit leaves it unfitted, a failed refit keeps the old model.
 
     Examples
     --------
@@ -179,6 +163,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         "device": [str],
         "amp": ["boolean"],
         "compile": ["boolean"],
+        "cuda_graphs": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -199,6 +184,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         amp=False,
         compile=False,
+        cuda_graphs="auto",
         random_state=None,
         verbose=0,
     ):
@@ -215,6 +201,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.amp = amp
         self.compile = compile
+        self.cuda_graphs = cuda_graphs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -237,13 +224,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        y = self._check_y(y)
-        self._initialize(X.shape[1], np.unique(y))
-        data = self._device_data(X, y, sample_weight)
-        with self._rng_context():
-            for _ in range(self.max_epochs):
-                self._supervised_epoch(*data)
+        with self._keep_state_on_error():
+            X, y = validate_data(self, X, y, dtype=np.float32)
+            y = self._check_y(y)
+            self._initialize(X.shape[1], np.unique(y))
+            data = self._device_data(X, y, sample_weight)
+            with self._rng_context():
+                for _ in range(self.max_epochs):
+                    self._supervised_epoch(*data)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -269,20 +257,16 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         first_call = not hasattr(self, "module_")
         if first_call:
             self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
-        y = self._check_y(y)
-        if first_call:
-            self._initialize(X.shape[1], np.unique(y if classes is None else classes))
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y holds labels {unknown.tolist()} not in classes_ "
-                f"{self.classes_.tolist()}; pass every class in `classes` on the "
-                "first call to partial_fit."
-            )
-        data = self._device_data(X, y, sample_weight)
-        with self._rng_context():
-            self._supervised_epoch(*data)
+        with self._keep_state_on_error():
+            X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
+            y = self._check_y(y)
+            if first_call:
+                classes = np.unique(y if classes is None else classes)
+                self._initialize(X.shape[1], classes)
+            self._check_known(y)
+            data = self._device_data(X, y, sample_weight)
+            with self._rng_context():
+                self._supervised_epoch(*data)
         return self
 
     def predict(self, X):
@@ -343,15 +327,52 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         return y
 
+    def _check_known(self, y):
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y holds labels {unknown.tolist()} not in classes_ "
+                f"{self.classes_.tolist()}; pass every class in `classes` on the "
+                "first call to partial_fit."
+            )
+
+    @contextlib.contextmanager
+    def _keep_state_on_error(self):
+        """Put every attribute back as it was if the body raises.
+
+        A fit that fails (a module that raises when built, bad weights, an
+        interrupted epoch) must not leave a half-fitted estimator: a first
+        fit stays unfitted, a refit keeps the old, consistent model.
+        """
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
     def _initialize(self, n_features, classes):
         """Build the network and optimizer and reset the fitted state."""
         self.classes_ = classes
         self._rng = check_random_state(self.random_state)
-        self.device_ = str(_resolve_device(self.device))
+        device = _resolve_device(self.device)
+        if self.cuda_graphs is True and device.type != "cuda":
+            raise ValueError(
+                f"cuda_graphs=True needs a CUDA device but training runs on "
+                f"{device}; pass cuda_graphs='auto' or False, or a CUDA device."
+            )
+        self.device_ = str(device)
+        self.cuda_graphs_ = self._wants_graphs()
         self.n_iter_ = 0
         self.loss_curve_ = []
+        self._torch_rng_state = None
         with self._rng_context():
             self._build(n_features)
+
+    def _wants_graphs(self):
+        on_cuda = torch.device(self.device_).type == "cuda"
+        return on_cuda and self.cuda_graphs in (True, "auto")
 
     def _build(self, n_features):
         module = MLPModule if self.module is None else self.module
@@ -378,59 +399,85 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = getattr(torch.optim, _OPTIMIZERS[optimizer])
-        return optimizer(
-            module.parameters(), lr=self.lr, **(self.optimizer_params or {})
-        )
+        params = dict(self.optimizer_params or {})
+        # Adam's step counter must live on the GPU for a graph to advance it.
+        if self._wants_graphs() and _accepts(optimizer, "capturable"):
+            params.setdefault("capturable", True)
+        return optimizer(module.parameters(), lr=self.lr, **params)
 
     @contextlib.contextmanager
     def _rng_context(self):
-        """Seed a fork of torch's RNG from ``self._rng``, for determinism.
+        """Run torch's RNG from this estimator's own stream.
 
-        Torch's global random state is restored on exit.
+        The first context of a fit seeds torch from ``self._rng``; later ones
+        (each ``partial_fit``) continue where the previous one stopped, so a
+        fit equals its epochs run one ``partial_fit`` at a time. Torch's
+        global random state is restored on exit, and the CUDA graphs of the
+        call are released.
         """
         device = torch.device(self.device_)
-        seed = int(self._rng.randint(np.iinfo(np.int32).max))
         cuda = []
         if device.type == "cuda":
             cuda = [
                 torch.cuda.current_device() if device.index is None else device.index
             ]
+        state = getattr(self, "_torch_rng_state", None)
+        self._steps, self._graphs = {}, None
         with torch.random.fork_rng(devices=cuda):
-            torch.default_generator.manual_seed(seed)
-            if cuda:
-                with torch.cuda.device(cuda[0]):
-                    torch.cuda.manual_seed(seed)
-            yield
+            if state is None:
+                seed = int(self._rng.randint(np.iinfo(np.int32).max))
+                torch.default_generator.manual_seed(seed)
+                if cuda:
+                    with torch.cuda.device(cuda[0]):
+                        torch.cuda.manual_seed(seed)
+            else:
+                torch.set_rng_state(state[0])
+                if cuda and state[1] is not None:
+                    torch.cuda.set_rng_state(state[1], cuda[0])
+            try:
+                yield
+            finally:
+                self._release_graphs()
+                self._torch_rng_state = (
+                    torch.get_rng_state(),
+                    torch.cuda.get_rng_state(cuda[0]) if cuda else None,
+                )
+
+    def _release_graphs(self):
+        if getattr(self, "_steps", None) and torch.device(self.device_).type == "cuda":
+            # A graph's memory returns to the allocator when it is freed: let
+            # its last replay finish first.
+            torch.cuda.synchronize(self.device_)
+        self._steps = {}
+        self._graphs = None
 
     def _forward_module(self):
-        """The module to call: compiled on CUDA when ``compile=True``."""
+        """The module to train: compiled on CUDA when ``compile=True``."""
         if self.compile and torch.device(self.device_).type == "cuda":
             if self._compiled is None:
-                self._compiled = torch.compile(self.module_)
+                # Static shapes: padded batches never change them, and the
+                # train/eval switch costs one cached graph each, no recompile.
+                self._compiled = torch.compile(self.module_, dynamic=False)
             return self._compiled
         return self.module_
 
     def _autocast(self):
         device = torch.device(self.device_)
         enabled = bool(self.amp) and device.type == "cuda"
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+        # Cached casts must not outlive a graph capture.
+        return torch.autocast(
+            device.type,
+            dtype=torch.bfloat16,
+            enabled=enabled,
+            cache_enabled=not getattr(self, "cuda_graphs_", False),
+        )
 
     def _device_data(self, X, y, sample_weight):
         device = torch.device(self.device_)
         y_index = np.searchsorted(self.classes_, y)
         weight = None
         if sample_weight is not None:
-            weight = column_or_1d(np.asarray(sample_weight, dtype=np.float32))
-            if weight.shape[0] != X.shape[0]:
-                raise ValueError(
-                    f"sample_weight has {weight.shape[0]} weights for {X.shape[0]} "
-                    "rows of X; pass one weight per row."
-                )
-            if (weight < 0).any() or not weight.any():
-                raise ValueError(
-                    "sample_weight must be non-negative with at least one positive "
-                    "weight; got all zeros or a negative weight."
-                )
+            weight = _check_sample_weight(sample_weight, X.shape[0])
             weight = _DeviceArray(weight, device, torch.float32)
         return (
             _DeviceArray(X, device, torch.float32),
@@ -441,7 +488,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def _batches(self, n, batch_size):
         """Index tensors on the device, one per batch of an epoch."""
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        order = torch.as_tensor(order, device=self.device_)
+        order = torch.from_numpy(order)
+        if torch.device(self.device_).type == "cuda":
+            # From pinned memory the copy is asynchronous: no wait for the GPU.
+            order = order.pin_memory().to(self.device_, non_blocking=True)
         return order.split(batch_size)
 
     def _step(self, module, xb, yb, weight=None, scale=1.0):
@@ -451,21 +501,95 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         if weight is not None:
             losses = losses * weight
         loss = losses.mean()
-        self.optimizer_.zero_grad(set_to_none=True)
+        # Captured graphs write into the gradients: keep them allocated then.
+        self.optimizer_.zero_grad(set_to_none=not getattr(self, "_steps", None))
         (loss * scale).backward()
         self.optimizer_.step()
         return loss.detach()
 
+    def _fixed_loss(self, module, xb, yb, rows, inv_n):
+        """Mean loss over the real rows of a padded batch (``rows`` is 0 on pads)."""
+        with self._autocast():
+            losses = self._criterion(module(xb), yb).float()
+        return (losses * rows).sum() * inv_n
+
+    def _use_fixed_steps(self, data):
+        """Whether to train on padded, fixed-size steps (graphs or compile)."""
+        if torch.device(self.device_).type != "cuda":
+            return False
+        if self.cuda_graphs_:
+            reason = why_not_capturable(self.optimizer_, data)
+            if reason is not None:
+                self._graph_context().give_up(reason)
+        on_device = all(d is None or d.on_device for d in data)
+        return on_device and (self.cuda_graphs_ or bool(self.compile))
+
+    def _graph_context(self):
+        if getattr(self, "_graphs", None) is None:
+            self._graphs = _GraphContext(self, torch.device(self.device_))
+        return self._graphs
+
+    def _new_step(self, key, fn, batch, **totals):
+        step = _Step(fn, batch, self._graph_context() if self.cuda_graphs_ else None)
+        step.totals = totals
+        self._steps[key] = step
+        return step
+
+    def _labeled_step(self, X, y, weight):
+        """The fixed-size labeled step on these arrays, built on first use."""
+        key = ("labeled", id(X), id(y), id(weight))
+        if key in self._steps:
+            return self._steps[key]
+        module = self._forward_module()
+        batch = _StaticBatch(min(self.batch_size, len(X)), X.device)
+        total = torch.zeros((), device=X.device)
+
+        def fn():
+            module.train()
+            index = batch.index
+            rows = batch.valid
+            if weight is not None:
+                rows = rows * weight.tensor[index]
+            self.optimizer_.zero_grad(set_to_none=False)
+            loss = self._fixed_loss(
+                module, X.tensor[index], y.tensor[index], rows, batch.inv_n
+            )
+            loss.backward()
+            self.optimizer_.step()
+            total.add_(loss.detach())
+
+        # The step holds X, y and weight, so their ids stay valid as keys.
+        return self._new_step(key, fn, batch, loss=total, data=(X, y, weight))
+
+    def _labeled_epoch(self, X, y, weight):
+        """One pass over labeled rows; the mean batch loss as a device scalar."""
+        batches = self._batches(len(X), self.batch_size)
+        n_batches = max(len(batches), 1)
+        if not self._use_fixed_steps([X, y, weight]):
+            module = self._forward_module()
+            module.train()
+            total = torch.zeros((), device=self.device_)
+            for index in batches:
+                wb = None if weight is None else weight.take(index)
+                total += self._step(module, X.take(index), y.take(index), wb)
+            return total / n_batches
+        step = self._labeled_step(X, y, weight)
+        total = step.totals["loss"]
+        total.zero_()
+        unpadded = mixes_rows(self.module_)
+        for index in batches:
+            if unpadded and len(index) < step.batch.size:
+                wb = None if weight is None else weight.take(index)
+                module = self._forward_module()
+                module.train()
+                total.add_(self._step(module, X.take(index), y.take(index), wb))
+            else:
+                step(index)
+        return total / n_batches
+
     def _supervised_epoch(self, X, y, weight, *, record=True):
         """One pass over labeled data; returns the mean batch loss."""
-        module = self._forward_module()
-        module.train()
-        total = torch.zeros((), device=self.device_)
-        batches = self._batches(len(X), self.batch_size)
-        for index in batches:
-            wb = None if weight is None else weight.take(index)
-            total += self._step(module, X.take(index), y.take(index), wb)
-        loss = float(total) / max(len(batches), 1)
+        loss = float(self._labeled_epoch(X, y, weight))
         if record:
             self.n_iter_ += 1
             self.loss_curve_.append(loss)
@@ -477,7 +601,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
         X = _DeviceArray(X, torch.device(self.device_), torch.float32)
-        module = self._forward_module()
+        # The eager module: prediction shapes vary, and compiling each one
+        # would cost more than it saves.
+        module = self.module_
         module.eval()
         chunk = max(self.batch_size, 1024)
         outputs = []
@@ -493,6 +619,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         # object.__getstate__ may return the instance __dict__ itself: copy it.
         state = dict(super().__getstate__())
         state.pop("_compiled", None)
+        state.pop("_steps", None)
+        state.pop("_graphs", None)
         # Rebuilt on load, on the device the model lands on.
         state.pop("_criterion", None)
         if "module_" in state:
@@ -540,4 +668,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.module_.load_state_dict(tensors["module"])
         self.optimizer_ = self._make_optimizer(self.module_)
         self.optimizer_.load_state_dict(tensors["optimizer"])
+        if torch.device(self.device_).type == "cpu":
+            # Saved from a graph-captured CUDA fit; torch allows it on GPUs only.
+            self.cuda_graphs_ = False
+            for group in self.optimizer_.param_groups:
+                if group.get("capturable"):
+                    group["capturable"] = False
         self._criterion = self._make_criterion()

@@ -1,35 +1,38 @@
 """Online pseudo-labeling of a neural network, as in Lee (2013)."""
 
+import copy
 import math
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from .._labels import check_partial_labels
 from .._schedules import alpha_schedule
-from ._classifier import TorchClassifier, _DeviceArray
+from ..utils._compat import Interval, StrOptions
+from ._classifier import TorchClassifier
+from ._device import _DeviceArray, _StaticBatch, mixes_rows
 
-
-def _unlabeled_mask(y):
-    if y.dtype.kind in "iufO":
-        return np.asarray(y == -1, dtype=bool)
-    return np.zeros(y.shape, dtype=bool)
+# Below the warm-up's labeled accuracy by at least this much (or by two
+# binomial standard errors when larger) counts as drift, not noise.
+_DRIFT_MARGIN = 0.02
 
 
 class OnlinePseudoLabelClassifier(TorchClassifier):
     """Online pseudo-labeling of a neural network, as in Lee (2013).
 
-    Rows with ``y == -1`` are unlabeled. Training first runs ``T1`` supervised
-    epochs on the labeled rows (the warm-up). Then each epoch is one pass over
-    the unlabeled rows in batches of ``unlabeled_batch_size``, as in the
-    published PyTorch loop: for each batch, the current network labels it in
-    eval mode (no dropout, no gradient), then takes one training step, in
-    train mode on the same device batch, on ``alpha(t)`` times the loss
-    against those labels; before the first batch and after every
+    Rows with ``y == -1`` are unlabeled (with string labels, the integer -1 or
+    the string ``"-1"``, as everywhere in pseudo_sklearn). Training first runs
+    ``T1`` supervised epochs on the labeled rows (the warm-up). Then each epoch
+    is one pass over the unlabeled rows in batches of ``unlabeled_batch_size``,
+    as in the published PyTorch loop: for each batch, the current network
+    labels it in eval mode (no dropout, no gradient), then takes one training
+    step, in train mode on the same device batch, on ``alpha(t)`` times the
+    loss against those labels; before the first batch and after every
     ``labeled_every`` batches, it trains one full epoch on the labeled rows.
 
     Time ``t`` counts labeled epochs: each warm-up epoch and each labeled epoch
@@ -77,11 +80,23 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         Final weight of the pseudo-label loss.
     labeled_every : int, default=50
         Train one labeled epoch every ``labeled_every`` unlabeled batches.
-    threshold : float, default=None
+    threshold : float in [0, 1), default=None
         When set, only pseudo-labels whose predicted probability is at least
         ``threshold`` count in the loss (the others get weight 0; the batch
         loss is still divided by the batch size). ``None`` keeps them all, as
         published.
+    drift_check : {"restore", "warn"} or None, default="restore"
+        A check that needs no ``eval_set``: the accuracy of the network on the
+        training labeled rows (``history_``'s ``"labeled_score"``). Before the
+        first pseudo-labeling pass it is recorded as
+        ``warmup_labeled_score_`` and the weights are kept. After each pass,
+        ``"labeled_drift"`` says whether it fell below the warm-up's by more
+        than noise (2 points, or two binomial standard errors when larger).
+        If the fitted network has drifted at the end of ``fit``, ``"warn"``
+        warns and ``"restore"`` warns and puts back the warm-up network (the
+        supervised model), so pseudo-labeling that destroyed what the labels
+        taught is not kept silently. ``None`` turns the check off (the
+        published loop). ``partial_fit`` records but never restores.
     shuffle : bool, default=True
         Whether to draw batches in a random order.
     device : str, default="auto"
@@ -89,7 +104,12 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
     amp : bool, default=False
         Train and label under bfloat16 autocast; CUDA only.
     compile : bool, default=False
-        Run the module through ``torch.compile``; CUDA only.
+        Run the module through ``torch.compile`` for training; CUDA only.
+    cuda_graphs : "auto" or bool, default="auto"
+        Capture the labeled step and the unlabeled step (labeling pass and
+        training step together) as CUDA graphs; see
+        :class:`TorchClassifier`. ``alpha(t)`` and ``threshold`` work inside
+        the graphs.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout and batch order; with an int, training
         on CPU is deterministic.
@@ -115,14 +135,22 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
     loss_curve_ : list of float
         Mean labeled loss of each epoch, of length ``n_iter_``.
     history_ : list of dict
-        One dict per epoch with keys ``"epoch"`` (1-based), ``"phase"``
-        (``"supervised"`` or ``"pseudo"``), ``"t"`` and ``"alpha"`` (at the
-        end of the epoch), ``"labeled_loss"``, ``"unlabeled_loss"`` (mean
-        batch loss on pseudo-labels before the ``alpha`` factor, NaN when no
-        unlabeled step was taken),
-        ``"n_pseudo"`` (pseudo-labels that counted in the loss), ``"time"``
-        (seconds of training in the epoch, evaluation excluded) and
-        ``"val_accuracy"`` (on ``eval_set``, NaN without one).
+        One dict per epoch with keys ``"iteration"`` (1-based epoch count),
+        ``"phase"`` (``"supervised"`` or ``"pseudo"``), ``"t"`` and
+        ``"alpha"`` (at the end of the epoch), ``"labeled_loss"``,
+        ``"unlabeled_loss"`` (mean batch loss on pseudo-labels before the
+        ``alpha`` factor, NaN when no unlabeled step was taken),
+        ``"n_pseudo"`` (pseudo-labels that counted in the loss),
+        ``"fit_time"`` (seconds of training in the epoch, evaluation
+        excluded), ``"labeled_score"`` (accuracy on the training labeled
+        rows), ``"labeled_drift"`` (see ``drift_check``; False in the
+        warm-up) and, with an ``eval_set``, ``"validation_score"`` (accuracy
+        on it).
+    warmup_labeled_score_ : float
+        Accuracy on the training labeled rows before the first
+        pseudo-labeling pass; NaN before that pass.
+    drift_restored_ : bool
+        Whether ``fit`` put back the warm-up network (``drift_check="restore"``).
 
     See Also
     --------
@@ -160,6 +188,8 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
     (8, 14)
     >>> clf.history_[-1]["phase"]
     'pseudo'
+    >>> clf.history_[-1]["labeled_score"] > 0.9
+    True
     """
 
     _parameter_constraints = {
@@ -169,7 +199,8 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         "T2": [Interval(Integral, 0, None, closed="left")],
         "alpha_f": [Interval(Real, 0, None, closed="left")],
         "labeled_every": [Interval(Integral, 1, None, closed="left")],
-        "threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "threshold": [Interval(Real, 0, 1, closed="left"), None],
+        "drift_check": [StrOptions({"restore", "warn"}), None],
     }
 
     def __init__(
@@ -190,10 +221,12 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         alpha_f=3.0,
         labeled_every=50,
         threshold=None,
+        drift_check="restore",
         shuffle=True,
         device="auto",
         amp=False,
         compile=False,
+        cuda_graphs="auto",
         random_state=None,
         verbose=0,
     ):
@@ -211,6 +244,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             device=device,
             amp=amp,
             compile=compile,
+            cuda_graphs=cuda_graphs,
             random_state=random_state,
             verbose=verbose,
         )
@@ -220,6 +254,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         self.alpha_f = alpha_f
         self.labeled_every = labeled_every
         self.threshold = threshold
+        self.drift_check = drift_check
 
     def fit(self, X, y, eval_set=None):
         """Warm up for ``T1`` epochs, then pseudo-label for ``max_epochs``.
@@ -241,16 +276,17 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         """
         self._validate_params()
         self._check_schedule()
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        labeled, classes = self._split_y(y)
-        self._initialize(X.shape[1], classes)
-        self.t_ = 0
-        self.history_ = []
-        data = self._online_data(X, y, labeled)
-        eval_set = self._check_eval_set(eval_set)
-        with self._rng_context():
-            for _ in range(self.T1 + self.max_epochs):
-                self._online_epoch(*data, eval_set)
+        with self._keep_state_on_error():
+            X, y = validate_data(self, X, y, dtype=np.float32)
+            y, labeled, classes = self._split_y(y)
+            self._initialize(X.shape[1], classes)
+            self._reset_online_state()
+            data = self._online_data(X, y, labeled)
+            eval_set = self._check_eval_set(eval_set)
+            with self._rng_context():
+                for _ in range(self.T1 + self.max_epochs):
+                    self._online_epoch(*data, eval_set)
+                self._end_drift_check()
         return self
 
     def partial_fit(self, X, y, classes=None, eval_set=None):
@@ -277,25 +313,26 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         if first_call:
             self._validate_params()
             self._check_schedule()
-        X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
-        labeled, seen = self._split_y(y)
-        if first_call:
-            self._initialize(
-                X.shape[1], seen if classes is None else np.unique(classes)
-            )
-            self.t_ = 0
-            self.history_ = []
-        unknown = np.setdiff1d(seen, self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y holds labels {unknown.tolist()} not in classes_ "
-                f"{self.classes_.tolist()}; pass every class in `classes` on the "
-                "first call to partial_fit."
-            )
-        data = self._online_data(X, y, labeled)
-        with self._rng_context():
-            self._online_epoch(*data, self._check_eval_set(eval_set))
+        with self._keep_state_on_error():
+            X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
+            y, labeled, seen = self._split_y(y)
+            if first_call:
+                classes = seen if classes is None else np.unique(classes)
+                self._initialize(X.shape[1], classes)
+                self._reset_online_state()
+            self._check_known(seen)
+            data = self._online_data(X, y, labeled)
+            eval_set = self._check_eval_set(eval_set)
+            with self._rng_context():
+                self._online_epoch(*data, eval_set)
         return self
+
+    def _reset_online_state(self):
+        self.t_ = 0
+        self.history_ = []
+        self.warmup_labeled_score_ = math.nan
+        self.drift_restored_ = False
+        self._warmup_state = None
 
     def _check_schedule(self):
         if self.T2 < self.T1:
@@ -305,22 +342,19 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             )
 
     def _split_y(self, y):
-        y = column_or_1d(y, warn=True)
-        labeled = ~_unlabeled_mask(y)
+        """Labels with -1 on unlabeled rows, the labeled mask, the classes seen."""
+        y, labeled = check_partial_labels(y)
         if not labeled.any():
             raise ValueError(
                 "y has no labeled row (every label is -1); label at least one "
                 "row per class."
             )
-        y_labeled = y[labeled]
-        if y_labeled.dtype == object:
-            y_labeled = y_labeled.astype(type(y_labeled[0]))
-        check_classification_targets(y_labeled)
-        return labeled, np.unique(y_labeled)
+        check_classification_targets(y[labeled])
+        return y, labeled, np.unique(y[labeled])
 
     def _online_data(self, X, y, labeled):
         device = torch.device(self.device_)
-        y_index = np.searchsorted(self.classes_, y[labeled].astype(self.classes_.dtype))
+        y_index = np.searchsorted(self.classes_, y[labeled])
         return (
             _DeviceArray(X[labeled], device, torch.float32),
             _DeviceArray(y_index, device, torch.long),
@@ -356,61 +390,191 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             weight = (confidence >= self.threshold).float()
         return target, weight
 
-    def _online_epoch(self, X_labeled, y_labeled, X_unlabeled, eval_set):
-        start = time.perf_counter()
+    def _eager_unlabeled_step(self, module, xb, alpha, totals):
+        """Label a batch, then one step on ``alpha`` times its loss."""
+        target, weight = self._pseudo_labels(module, xb)
+        module.train()
+        totals["loss"] += self._step(module, xb, target, weight, alpha)
+        totals["n_pseudo"] += len(target) if weight is None else weight.sum()
+
+    def _unlabeled_step(self, X_unlabeled):
+        """The fixed-size unlabeled step (labeling pass and training step)."""
+        key = ("unlabeled", id(X_unlabeled))
+        if key in self._steps:
+            return self._steps[key]
+        device = X_unlabeled.device
         module = self._forward_module()
-        zero = torch.zeros((), device=self.device_)
-        unlabeled_loss, n_pseudo, n_steps = zero.clone(), zero.clone(), 0
-        labeled_losses = []
-        if self.t_ < self.T1 or len(X_unlabeled) == 0:
-            phase = "supervised"
-            labeled_losses.append(
-                self._supervised_epoch(X_labeled, y_labeled, None, record=False)
-            )
-            self.t_ += 1
+        batch = _StaticBatch(min(self.unlabeled_batch_size, len(X_unlabeled)), device)
+        # alpha(t) is a device scalar, refilled when t changes: a graph reads
+        # its value at every replay.
+        alpha = torch.zeros((), device=device)
+        loss_sum = torch.zeros((), device=device)
+        n_pseudo = torch.zeros((), device=device)
+
+        def fn():
+            xb = X_unlabeled.tensor[batch.index]
+            target, confident = self._pseudo_labels(module, xb)
+            rows = batch.valid if confident is None else batch.valid * confident
+            module.train()
+            self.optimizer_.zero_grad(set_to_none=False)
+            loss = self._fixed_loss(module, xb, target, rows, batch.inv_n)
+            (loss * alpha).backward()
+            self.optimizer_.step()
+            loss_sum.add_(loss.detach())
+            n_pseudo.add_(rows.sum())
+
+        return self._new_step(
+            key, fn, batch, alpha=alpha, loss=loss_sum, n_pseudo=n_pseudo,
+            data=X_unlabeled,
+        )  # fmt: skip
+
+    def _pseudo_pass(self, X_labeled, y_labeled, X_unlabeled):
+        """One pass over the unlabeled rows with labeled epochs interleaved.
+
+        Returns the labeled epochs' losses, the unlabeled loss summed over
+        steps and the pseudo-label count (device scalars), and the step count.
+        """
+        fixed = self._use_fixed_steps([X_labeled, y_labeled, X_unlabeled])
+        module = self._forward_module()
+        if fixed:
+            step = self._unlabeled_step(X_unlabeled)
+            totals = step.totals
+            totals["loss"].zero_()
+            totals["n_pseudo"].zero_()
+            unpadded = mixes_rows(self.module_)
+            filled = None
         else:
-            phase = "pseudo"
-            batches = self._batches(len(X_unlabeled), self.unlabeled_batch_size)
-            for i, index in enumerate(batches):
-                alpha = self._alpha()
-                if alpha > 0:
+            zero = torch.zeros((), device=self.device_)
+            totals = {"loss": zero.clone(), "n_pseudo": zero.clone()}
+        labeled_losses, n_steps = [], 0
+        batches = self._batches(len(X_unlabeled), self.unlabeled_batch_size)
+        for i, index in enumerate(batches):
+            alpha = self._alpha()
+            if alpha > 0:
+                if not fixed or (unpadded and len(index) < step.batch.size):
                     xb = X_unlabeled.take(index)
-                    target, weight = self._pseudo_labels(module, xb)
-                    module.train()
-                    unlabeled_loss += self._step(module, xb, target, weight, alpha)
-                    n_pseudo += len(target) if weight is None else weight.sum()
-                    n_steps += 1
-                if i % self.labeled_every == 0:
-                    labeled_losses.append(
-                        self._supervised_epoch(X_labeled, y_labeled, None, record=False)
-                    )
-                    self.t_ += 1
+                    self._eager_unlabeled_step(module, xb, alpha, totals)
+                else:
+                    if alpha != filled:
+                        totals["alpha"].fill_(alpha)
+                        filled = alpha
+                    step(index)
+                n_steps += 1
+            if i % self.labeled_every == 0:
+                labeled_losses.append(self._labeled_epoch(X_labeled, y_labeled, None))
+                self.t_ += 1
+        return labeled_losses, totals["loss"], totals["n_pseudo"], n_steps
+
+    def _labeled_score(self, X_labeled, y_labeled):
+        """Accuracy of the current network on the training labeled rows."""
+        module = self.module_
+        module.eval()
+        correct = torch.zeros((), dtype=torch.long, device=self.device_)
+        chunk = max(self.batch_size, 1024)
+        with torch.inference_mode(), self._autocast():
+            for start in range(0, len(X_labeled), chunk):
+                index = torch.arange(
+                    start, min(start + chunk, len(X_labeled)), device=self.device_
+                )
+                predicted = module(X_labeled.take(index)).argmax(dim=1)
+                correct += (predicted == y_labeled.take(index)).sum()
+        return int(correct) / len(X_labeled)
+
+    def _online_epoch(self, X_labeled, y_labeled, X_unlabeled, eval_set):
+        pseudo = self.t_ >= self.T1 and len(X_unlabeled) > 0
+        if pseudo and self._warmup_state is None:
+            self._keep_warmup(X_labeled, y_labeled)
+        start = time.perf_counter()
+        if pseudo:
+            labeled_losses, loss_sum, n_pseudo, n_steps = self._pseudo_pass(
+                X_labeled, y_labeled, X_unlabeled
+            )
+        else:
+            labeled_losses = [self._labeled_epoch(X_labeled, y_labeled, None)]
+            loss_sum, n_pseudo, n_steps = math.nan, 0, 0
+            self.t_ += 1
         self.n_iter_ += 1
-        # float() waits for the device, so the epoch's time is complete.
-        labeled_loss = float(np.mean(labeled_losses))
-        unlabeled_loss, n_pseudo = float(unlabeled_loss), int(n_pseudo)
-        elapsed = time.perf_counter() - start
+        # The epoch's one wait for the device: its record needs the values.
+        labeled_loss = float(np.mean([float(loss) for loss in labeled_losses]))
+        loss_sum, n_pseudo = float(loss_sum), int(n_pseudo)
+        if torch.device(self.device_).type == "cuda":
+            torch.cuda.synchronize(self.device_)
+        fit_time = time.perf_counter() - start
         self.loss_curve_.append(labeled_loss)
+        score = self._labeled_score(X_labeled, y_labeled)
         record = {
-            "epoch": self.n_iter_,
-            "phase": phase,
+            "iteration": self.n_iter_,
+            "phase": "pseudo" if pseudo else "supervised",
             "t": self.t_,
             "alpha": float(self._alpha()),
             "labeled_loss": labeled_loss,
-            "unlabeled_loss": unlabeled_loss / n_steps if n_steps else math.nan,
+            "unlabeled_loss": loss_sum / n_steps if n_steps else math.nan,
             "n_pseudo": n_pseudo,
-            "time": elapsed,
-            "val_accuracy": math.nan,
+            "fit_time": fit_time,
+            "labeled_score": score,
+            "labeled_drift": pseudo and self._drifted(score, len(X_labeled)),
         }
         if eval_set is not None:
-            record["val_accuracy"] = float(
+            record["validation_score"] = float(
                 np.mean(self.predict(eval_set[0]) == eval_set[1])
             )
         self.history_.append(record)
         if self.verbose:
-            print(
-                f"epoch {record['epoch']} ({phase}): t={record['t']} "
-                f"alpha={record['alpha']:.3f} labeled_loss={labeled_loss:.4f} "
-                f"unlabeled_loss={record['unlabeled_loss']:.4f} "
-                f"val_accuracy={record['val_accuracy']:.4f}"
+            self._print_record(record)
+
+    def _print_record(self, record):
+        validation = record.get("validation_score", math.nan)
+        print(
+            f"epoch {record['iteration']} ({record['phase']}): t={record['t']} "
+            f"alpha={record['alpha']:.3f} "
+            f"labeled_loss={record['labeled_loss']:.4f} "
+            f"unlabeled_loss={record['unlabeled_loss']:.4f} "
+            f"labeled_score={record['labeled_score']:.4f} "
+            f"validation_score={validation:.4f} "
+            f"fit_time={record['fit_time']:.2f}s"
+        )
+
+    def _keep_warmup(self, X_labeled, y_labeled):
+        """Record the labeled accuracy before pseudo-labeling, keep the weights."""
+        self.warmup_labeled_score_ = self._labeled_score(X_labeled, y_labeled)
+        if self.drift_check == "restore":
+            self._warmup_state = (
+                copy.deepcopy(self.module_.state_dict()),
+                copy.deepcopy(self.optimizer_.state_dict()),
             )
+        else:
+            self._warmup_state = ()
+
+    def _drifted(self, score, n_labeled):
+        if self.drift_check is None or math.isnan(self.warmup_labeled_score_):
+            return False
+        reference = self.warmup_labeled_score_
+        noise = 2 * math.sqrt(reference * (1 - reference) / n_labeled)
+        return score < reference - max(_DRIFT_MARGIN, noise)
+
+    def _end_drift_check(self):
+        """Warn, and with ``"restore"`` put back the warm-up network, on drift."""
+        if not self.history_ or not self.history_[-1]["labeled_drift"]:
+            return
+        score = self.history_[-1]["labeled_score"]
+        message = (
+            f"Pseudo-labeling lowered the accuracy on the labeled rows from "
+            f"{self.warmup_labeled_score_:.3f} after the warm-up to {score:.3f}"
+        )
+        if self.drift_check == "restore":
+            module_state, optimizer_state = self._warmup_state
+            self.module_.load_state_dict(module_state)
+            self.optimizer_.load_state_dict(optimizer_state)
+            self.drift_restored_ = True
+            message += "; the warm-up (supervised) network is kept"
+        warnings.warn(
+            message + ". Pass drift_check=None to keep the pseudo-labeled network.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The warm-up copy serves only the end of fit.
+        state["_warmup_state"] = ()
+        return state

@@ -8,6 +8,7 @@ import numpy as np  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from pseudo_sklearn import PseudoLabelClassifier  # noqa: E402
 from pseudo_sklearn.torch import MLPModule, ReferenceCNN, TorchClassifier  # noqa: E402
@@ -114,7 +115,7 @@ def test_class_weight_criterion_trains_and_pickles(blobs):
     assert not np.allclose(weighted.predict_proba(X), plain.predict_proba(X))
     assert "_criterion" not in weighted.__getstate__()
     restored = pickle.loads(pickle.dumps(weighted))
-    assert_array_equal(restored._criterion.weight, weight)
+    assert_array_equal(restored._criterion.weight.cpu(), weight)
     assert restored._criterion.weight.device == torch.device(restored.device_)
     weighted.partial_fit(X, y)
     restored.partial_fit(X, y)
@@ -195,4 +196,74 @@ def test_cuda_class_weight_criterion(blobs):
     ).fit(X, y)
     assert clf._criterion.weight.device.type == "cuda"
     restored = pickle.loads(pickle.dumps(clf))
+    assert restored._criterion.weight.device.type == "cuda"
+    # Both continue identically from the pickled weights and optimizer state.
     restored.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    assert restored.n_iter_ == clf.n_iter_ == 3
+    assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_fit_equals_partial_fit_with_dropout(blobs):
+    # Torch's random stream continues across partial_fit calls, so dropout
+    # draws the same masks as in one fit of as many epochs.
+    X, y = blobs
+    params = dict(
+        module_params={"dropout": 0.5}, max_epochs=3, device="cpu", random_state=0
+    )
+    fitted = TorchClassifier(**params).fit(X, y)
+    stepped = TorchClassifier(**params)
+    for _ in range(3):
+        stepped.partial_fit(X, y, classes=[0, 1, 2])
+    assert stepped.loss_curve_ == fitted.loss_curve_
+    assert_array_equal(stepped.predict_proba(X), fitted.predict_proba(X))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_sample_weight_is_refused(blobs, bad):
+    X, y = blobs
+    weight = np.ones(len(X))
+    weight[5] = bad
+    with pytest.raises(ValueError, match="sample_weight holds NaN or infinite"):
+        TorchClassifier(max_epochs=1).fit(X, y, sample_weight=weight)
+
+
+class FailsWithThreeClasses(MLPModule):
+    def __init__(self, n_features=1, n_classes=2):
+        if n_classes == 3:
+            raise RuntimeError("no room for a third class")
+        super().__init__(n_features, n_classes)
+
+
+def test_failed_first_fit_leaves_estimator_unfitted(blobs):
+    X, y = blobs
+    clf = TorchClassifier(FailsWithThreeClasses, max_epochs=1)
+    with pytest.raises(RuntimeError, match="third class"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "n_iter_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_failed_refit_keeps_the_old_model(blobs):
+    X, y = blobs
+    two = y < 2
+    clf = TorchClassifier(FailsWithThreeClasses, max_epochs=2, random_state=0)
+    clf.fit(X[two], y[two])
+    expected = clf.predict_proba(X)
+    with pytest.raises(RuntimeError, match="third class"):
+        clf.fit(X, y)
+    assert_array_equal(clf.classes_, [0, 1])
+    assert clf.n_iter_ == 2
+    assert_array_equal(clf.predict_proba(X), expected)
+    assert set(clf.predict(X)) <= {0, 1}
+
+
+def test_cuda_graphs_parameter_is_validated(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="cuda_graphs"):
+        TorchClassifier(cuda_graphs="always", max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="cuda_graphs=True needs a CUDA device"):
+        TorchClassifier(cuda_graphs=True, device="cpu", max_epochs=1).fit(X, y)
+    clf = TorchClassifier(device="cpu", max_epochs=1).fit(X, y)
+    assert clf.cuda_graphs_ is False

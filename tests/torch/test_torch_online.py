@@ -12,6 +12,7 @@ from numpy.testing import (  # noqa: E402
     assert_equal,
 )
 from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from pseudo_sklearn._schedules import alpha_schedule  # noqa: E402
 from pseudo_sklearn.torch import MLPModule, OnlinePseudoLabelClassifier  # noqa: E402
@@ -49,7 +50,7 @@ def test_alpha_follows_schedule_in_labeled_epochs(semi):
         assert h["alpha"] == alpha_schedule(h["t"], T1=3, T2=9, alpha_f=2.0)
     assert all(math.isnan(h["unlabeled_loss"]) for h in clf.history_[:3])
     assert all(h["n_pseudo"] == 370 for h in clf.history_[4:])
-    assert all(h["time"] > 0 for h in clf.history_)
+    assert all(h["fit_time"] > 0 for h in clf.history_)
 
 
 def test_epochs_reduce_loss_and_record_validation(semi):
@@ -59,8 +60,8 @@ def test_epochs_reduce_loss_and_record_validation(semi):
     ).fit(X, y_semi, eval_set=(X, y))
     assert len(clf.loss_curve_) == clf.n_iter_ == 13
     assert clf.loss_curve_[9] < 0.5 * clf.loss_curve_[0]
-    assert all(0 <= h["val_accuracy"] <= 1 for h in clf.history_)
-    assert clf.history_[-1]["val_accuracy"] == clf.score(X, y)
+    assert all(0 <= h["validation_score"] <= 1 for h in clf.history_)
+    assert clf.history_[-1]["validation_score"] == clf.score(X, y)
     assert clf.score(X, y) > 0.8
 
 
@@ -69,11 +70,15 @@ def test_pseudo_labels_recomputed_each_batch_on_same_batch(semi):
     clf = OnlinePseudoLabelClassifier(
         RecordingMLP, max_epochs=1, T1=0, T2=0, unlabeled_batch_size=64,
         labeled_every=100, batch_size=64, shuffle=False, random_state=0,
+        cuda_graphs=False,  # a replayed graph calls no Python forward
     )  # fmt: skip
     RecordingMLP.calls = []
     clf.fit(X, y_semi)
     calls = RecordingMLP.calls
-    labeling = [i for i, (training, grad, _) in enumerate(calls) if not training]
+    # Eval-mode calls on the 30 labeled rows are the labeled-score checks.
+    labeling = [
+        i for i, (training, _, x) in enumerate(calls) if not training and len(x) != 30
+    ]
     # 370 unlabeled rows in batches of 64: one eval-mode labeling pass per batch,
     # without gradient, followed by the training step on the very same batch.
     assert len(labeling) == 6
@@ -88,8 +93,9 @@ def test_pseudo_labels_recomputed_each_batch_on_same_batch(semi):
 def test_labels_follow_the_current_network(semi, monkeypatch):
     X, _, y_semi = semi
     clf = OnlinePseudoLabelClassifier(
-        max_epochs=1, T1=2, T2=2, unlabeled_batch_size=50, random_state=0
-    )
+        max_epochs=1, T1=2, T2=2, unlabeled_batch_size=50, random_state=0,
+        cuda_graphs=False,  # the spy must run at every batch
+    )  # fmt: skip
     seen = []
     original = OnlinePseudoLabelClassifier._pseudo_labels
 
@@ -110,7 +116,7 @@ def test_threshold_drops_unconfident_labels(semi):
     X, _, y_semi = semi
     params = dict(max_epochs=2, T1=2, T2=2, random_state=0)
     everything = OnlinePseudoLabelClassifier(threshold=0.0, **params).fit(X, y_semi)
-    nothing = OnlinePseudoLabelClassifier(threshold=1.0, **params).fit(X, y_semi)
+    nothing = OnlinePseudoLabelClassifier(threshold=0.9999, **params).fit(X, y_semi)
     assert everything.history_[-1]["n_pseudo"] == 370
     # Overlapping blobs: some rows are never labeled with certainty.
     assert nothing.history_[-1]["n_pseudo"] < 370
@@ -124,14 +130,19 @@ def test_deterministic_on_cpu(semi):
     assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
     def untimed(history):
-        return [{k: v for k, v in h.items() if k != "time"} for h in history]
+        return [{k: v for k, v in h.items() if k != "fit_time"} for h in history]
 
     assert_equal(untimed(a.history_), untimed(b.history_))
 
 
 def test_partial_fit_equals_fit(semi):
     X, _, y_semi = semi
-    params = dict(max_epochs=2, T1=2, T2=3, random_state=0)
+    # Dropout makes the check bite: torch's random stream must continue
+    # across partial_fit calls as it does inside one fit.
+    params = dict(
+        module_params={"dropout": 0.3}, max_epochs=2, T1=2, T2=3, device="cpu",
+        random_state=0,
+    )  # fmt: skip
     fitted = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
     stepped = OnlinePseudoLabelClassifier(**params)
     for _ in range(4):
@@ -140,6 +151,13 @@ def test_partial_fit_equals_fit(semi):
         h["phase"] for h in fitted.history_
     ]
     assert stepped.t_ == fitted.t_
+    # The same network: same weights, same predictions, same losses.
+    for a, b in zip(
+        stepped.module_.parameters(), fitted.module_.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert_array_equal(stepped.predict_proba(X), fitted.predict_proba(X))
+    assert stepped.loss_curve_ == fitted.loss_curve_
 
 
 def test_string_labels_with_minus_one(semi):
@@ -171,6 +189,11 @@ def test_errors_name_the_fix(semi):
         OnlinePseudoLabelClassifier().fit(X, np.full(len(X), -1))
     with pytest.raises(ValueError, match="threshold"):
         OnlinePseudoLabelClassifier(threshold=1.5).fit(X, y_semi)
+    # [0, 1) as in PseudoLabelClassifier: a threshold of 1 keeps nothing.
+    with pytest.raises(ValueError, match="threshold"):
+        OnlinePseudoLabelClassifier(threshold=1.0).fit(X, y_semi)
+    with pytest.raises(ValueError, match="drift_check"):
+        OnlinePseudoLabelClassifier(drift_check="rollback").fit(X, y_semi)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -180,6 +203,101 @@ def test_cuda_online_fit(semi):
         max_epochs=2, T1=5, T2=6, device="cuda", amp=True, random_state=0
     ).fit(X, y_semi, eval_set=(X, y))
     assert clf.device_.startswith("cuda")
-    assert clf.history_[-1]["val_accuracy"] > 0.5
+    assert clf.history_[-1]["validation_score"] > 0.5
     restored = pickle.loads(pickle.dumps(clf))
     assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_history_speaks_the_shared_vocabulary(semi):
+    X, y, y_semi = semi
+    params = dict(max_epochs=1, T1=1, T2=2, random_state=0)
+    plain = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    assert set(plain.history_[0]) == {
+        "iteration", "phase", "t", "alpha", "labeled_loss", "unlabeled_loss",
+        "n_pseudo", "fit_time", "labeled_score", "labeled_drift",
+    }  # fmt: skip
+    assert [h["iteration"] for h in plain.history_] == [1, 2]
+    labeled = y_semi != -1
+    assert plain.history_[-1]["labeled_score"] == plain.score(X[labeled], y[labeled])
+    with_eval = OnlinePseudoLabelClassifier(**params).fit(X, y_semi, eval_set=(X, y))
+    assert with_eval.history_[-1]["validation_score"] == with_eval.score(X, y)
+
+
+def test_numpy_string_minus_one_is_unlabeled(semi):
+    X, y, y_semi = semi
+    names = np.array(["a", "b", "c"], dtype="U2")[y]
+    names[y_semi == -1] = "-1"
+    params = dict(max_epochs=1, T1=2, T2=2, random_state=0)
+    a = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    b = OnlinePseudoLabelClassifier(**params).fit(X, names)
+    assert_array_equal(b.classes_, ["a", "b", "c"])
+    assert "-1" not in set(b.predict(X))
+    assert_array_equal(np.array(["a", "b", "c"])[a.predict(X)], b.predict(X))
+
+
+@pytest.mark.parametrize("first", ["a", 7])
+def test_mixed_string_and_number_labels_error(semi, first):
+    X, _, y_semi = semi
+    mixed = y_semi.astype(object)
+    mixed[:30] = ["a", 7, "b"] * 10
+    mixed[0] = first
+    with pytest.raises(ValueError, match="mixes labels of different types"):
+        OnlinePseudoLabelClassifier(max_epochs=1, T1=1, T2=1).fit(X, mixed)
+
+
+class FailsWithThreeClasses(MLPModule):
+    def __init__(self, n_features=1, n_classes=2):
+        if n_classes == 3:
+            raise RuntimeError("no room for a third class")
+        super().__init__(n_features, n_classes)
+
+
+def test_failed_fit_leaves_no_fitted_state(semi):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        FailsWithThreeClasses, max_epochs=1, T1=1, T2=1, random_state=0
+    )
+    with pytest.raises(RuntimeError, match="third class"):
+        clf.fit(X, y_semi)
+    assert not hasattr(clf, "history_") and not hasattr(clf, "t_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    two = np.isin(y_semi, [-1, 0, 1])
+    clf.fit(X[two], y_semi[two])
+    expected = clf.predict_proba(X)
+    with pytest.raises(RuntimeError, match="third class"):
+        clf.fit(X, y_semi)
+    assert_array_equal(clf.classes_, [0, 1])
+    assert_array_equal(clf.predict_proba(X), expected)
+
+
+def test_drift_check_restores_the_warmup_network(semi):
+    # A huge alpha makes the pseudo-label steps wreck the network, so its
+    # accuracy on its own labeled rows collapses.
+    X, _, y_semi = semi
+    params = dict(T1=5, T2=5, alpha_f=1e6, lr=0.5, device="cpu", random_state=0)
+    warmup = OnlinePseudoLabelClassifier(max_epochs=0, **params).fit(X, y_semi)
+    with pytest.warns(UserWarning, match="warm-up .supervised. network is kept"):
+        restored = OnlinePseudoLabelClassifier(max_epochs=2, **params).fit(X, y_semi)
+    assert restored.drift_restored_
+    assert restored.history_[-1]["labeled_drift"]
+    assert restored.warmup_labeled_score_ == warmup.history_[-1]["labeled_score"]
+    assert_array_equal(restored.predict_proba(X), warmup.predict_proba(X))
+    with pytest.warns(UserWarning, match="lowered the accuracy"):
+        warned = OnlinePseudoLabelClassifier(
+            max_epochs=2, drift_check="warn", **params
+        ).fit(X, y_semi)
+    assert not warned.drift_restored_
+    assert not np.allclose(warned.predict_proba(X), warmup.predict_proba(X))
+    unchecked = OnlinePseudoLabelClassifier(max_epochs=2, drift_check=None, **params)
+    unchecked.fit(X, y_semi)  # no warning: warnings are errors in this suite
+    assert not any(h["labeled_drift"] for h in unchecked.history_)
+
+
+def test_drift_check_is_quiet_when_pseudo_labels_help(semi):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(max_epochs=3, T1=10, T2=12, random_state=0)
+    clf.fit(X, y_semi)
+    assert not clf.drift_restored_
+    assert not any(h["labeled_drift"] for h in clf.history_)
+    assert clf.warmup_labeled_score_ > 0.8

@@ -1,0 +1,268 @@
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import numpy as np  # noqa: E402
+from numpy.testing import assert_allclose  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from pseudo_sklearn.torch import (  # noqa: E402
+    MLPModule,
+    OnlinePseudoLabelClassifier,
+    TorchClassifier,
+)
+from pseudo_sklearn.torch._device import _DeviceArray, why_not_capturable  # noqa: E402
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+OPTIMIZERS = [
+    ("sgd", None),
+    ("sgd", {"momentum": 0.9}),
+    ("adam", None),
+    ("adamw", {"weight_decay": 0.1}),
+]
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(300, centers=3, n_features=5, random_state=0)
+    return X.astype(np.float32), y
+
+
+def _fresh(cls, X, y, **params):
+    """An estimator built for X, y, as fit builds it, before any step."""
+    clf = cls(device="cpu", random_state=0, **params)
+    clf._validate_params()
+    clf._initialize(X.shape[1], np.unique(y))
+    return clf
+
+
+def _parameters(clf):
+    return [p.detach().clone() for p in clf.module_.parameters()]
+
+
+@pytest.mark.parametrize("optimizer, optimizer_params", OPTIMIZERS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("class_weight", [False, True])
+def test_padded_labeled_step_equals_short_batch(
+    blobs, optimizer, optimizer_params, weighted, class_weight
+):
+    # The graph path pads the last batch with weight-0 rows and divides by the
+    # real row count: loss and update must equal the short batch's.
+    X, y = blobs
+    params = dict(optimizer=optimizer, optimizer_params=optimizer_params, batch_size=32)
+    if class_weight:
+        params["criterion_params"] = {"weight": torch.tensor([0.5, 1.0, 2.0])}
+    sample_weight = np.linspace(0.1, 2.0, len(X)) if weighted else None
+    eager = _fresh(TorchClassifier, X, y, **params)
+    padded = _fresh(TorchClassifier, X, y, **params)
+    X_e, y_e, w_e = eager._device_data(X, y, sample_weight)
+    data = padded._device_data(X, y, sample_weight)
+    # A full batch first, so momentum and Adam's moments are in play.
+    for index in (torch.arange(40, 72), torch.arange(100, 107)):
+        with eager._rng_context():
+            wb = None if w_e is None else w_e.take(index)
+            loss = eager._step(eager.module_, X_e.take(index), y_e.take(index), wb)
+        with padded._rng_context():
+            step = padded._labeled_step(*data)
+            step.totals["loss"].zero_()
+            step(index)
+            assert step.batch.size == 32
+        assert_allclose(step.totals["loss"].item(), loss.item(), rtol=1e-5)
+        for a, b in zip(_parameters(padded), _parameters(eager), strict=True):
+            assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("threshold", [None, 0.6])
+def test_padded_unlabeled_step_equals_short_batch(blobs, threshold):
+    X, y = blobs
+    params = dict(
+        optimizer_params={"momentum": 0.9}, unlabeled_batch_size=64,
+        threshold=threshold,
+    )  # fmt: skip
+    eager = _fresh(OnlinePseudoLabelClassifier, X, y, **params)
+    padded = _fresh(OnlinePseudoLabelClassifier, X, y, **params)
+    X_e = _DeviceArray(X, torch.device("cpu"), torch.float32)
+    X_p = _DeviceArray(X, torch.device("cpu"), torch.float32)
+    alpha = 2.5
+    for index in (torch.arange(0, 64), torch.arange(200, 219)):
+        totals = {"loss": torch.zeros(()), "n_pseudo": torch.zeros(())}
+        with eager._rng_context():
+            eager._eager_unlabeled_step(eager.module_, X_e.take(index), alpha, totals)
+        with padded._rng_context():
+            step = padded._unlabeled_step(X_p)
+            step.totals["alpha"].fill_(alpha)
+            for name in ("loss", "n_pseudo"):
+                step.totals[name].zero_()
+            step(index)
+        assert_allclose(step.totals["loss"].item(), totals["loss"].item(), rtol=1e-5)
+        assert step.totals["n_pseudo"].item() == totals["n_pseudo"].item()
+        for a, b in zip(_parameters(padded), _parameters(eager), strict=True):
+            assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_why_not_capturable_names_the_reason(blobs):
+    X, y = blobs
+    data = [_DeviceArray(X, torch.device("cpu"), torch.float32)]
+    adam = _fresh(
+        TorchClassifier, X, y, optimizer="adam", optimizer_params={"capturable": False}
+    )
+    assert "capturable=False" in why_not_capturable(adam.optimizer_, data)
+    sgd = _fresh(TorchClassifier, X, y)
+    assert why_not_capturable(sgd.optimizer_, data) is None
+    data[0].on_device = False  # as when the data do not fit on the GPU
+    assert "half the free GPU memory" in why_not_capturable(sgd.optimizer_, data)
+
+
+def test_cpu_ignores_auto_graphs_and_builds_plain_optimizer(blobs):
+    X, y = blobs
+    clf = TorchClassifier(optimizer="adam", device="cpu", max_epochs=1).fit(X, y)
+    assert clf.cuda_graphs_ is False
+    assert clf.optimizer_.param_groups[0]["capturable"] is False
+
+
+# CUDA only below.
+
+
+def _agreement(a, b, X):
+    return np.mean(a.predict(X) == b.predict(X))
+
+
+@needs_cuda
+@pytest.mark.parametrize("optimizer, optimizer_params", OPTIMIZERS)
+def test_graphs_match_eager_classifier(blobs, optimizer, optimizer_params):
+    X, y = blobs
+    weight = np.linspace(0.5, 1.5, len(X))
+    params = dict(
+        optimizer=optimizer, optimizer_params=optimizer_params, max_epochs=4,
+        lr=0.05 if optimizer == "sgd" else 0.005, device="cuda", random_state=0,
+        criterion_params={"weight": torch.tensor([1.0, 2.0, 0.5])},
+    )  # fmt: skip
+    graphs = TorchClassifier(cuda_graphs=True, **params).fit(X, y, weight)
+    eager = TorchClassifier(cuda_graphs=False, **params).fit(X, y, weight)
+    assert graphs.cuda_graphs_ and not eager.cuda_graphs_
+    assert _agreement(graphs, eager, X) >= 0.99
+    assert_allclose(graphs.loss_curve_, eager.loss_curve_, rtol=0.05)
+    assert graphs.score(X, y) > 0.9
+
+
+@needs_cuda
+@pytest.mark.parametrize("threshold", [None, 0.9])
+def test_graphs_match_eager_online(threshold):
+    X, y = make_blobs(1500, centers=3, n_features=6, cluster_std=2.0, random_state=0)
+    X = X.astype(np.float32)
+    y_semi = np.where(np.arange(len(y)) < 60, y, -1)
+    params = dict(
+        max_epochs=4, T1=5, T2=8, unlabeled_batch_size=128, labeled_every=3,
+        optimizer_params={"momentum": 0.9}, lr=0.02, threshold=threshold,
+        device="cuda", random_state=0,
+    )  # fmt: skip
+    graphs = OnlinePseudoLabelClassifier(cuda_graphs=True, **params).fit(X, y_semi)
+    eager = OnlinePseudoLabelClassifier(cuda_graphs=False, **params).fit(X, y_semi)
+    assert graphs.cuda_graphs_
+    assert _agreement(graphs, eager, X) >= 0.99
+    assert_allclose(graphs.loss_curve_, eager.loss_curve_, rtol=0.05, atol=1e-3)
+    for g, e in zip(graphs.history_, eager.history_, strict=True):
+        assert g["t"] == e["t"] and g["alpha"] == e["alpha"]
+        assert abs(g["n_pseudo"] - e["n_pseudo"]) <= 0.02 * len(X)
+    assert graphs.score(X, y) > 0.8
+
+
+class MaskLog(torch.nn.Module):
+    """An MLP whose dropout writes each step's mask (first row) to a buffer.
+
+    Buffer writes run inside a captured graph too, so the log shows what every
+    replay drew.
+    """
+
+    def __init__(self, n_features=5, n_classes=3, width=64, n_log=256):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(n_features, width)
+        self.fc2 = torch.nn.Linear(width, n_classes)
+        self.register_buffer("masks", torch.zeros(n_log, width))
+        self.register_buffer("count", torch.zeros(1, dtype=torch.long))
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        if self.training:
+            mask = F.dropout(torch.ones_like(h), 0.5, training=True)
+            self.masks.index_copy_(0, self.count % len(self.masks), mask[:1])
+            self.count += 1
+            h = h * mask
+        return self.fc2(h)
+
+
+@needs_cuda
+def test_dropout_masks_differ_between_replays(blobs):
+    X, y = blobs
+    clf = TorchClassifier(
+        MaskLog, batch_size=10, max_epochs=2, device="cuda", cuda_graphs=True,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert clf.cuda_graphs_
+    # 30 steps an epoch: 2 eager warm-up steps, then one graph replayed.
+    assert int(clf.module_.count) == 60
+    masks = clf.module_.masks[:60].cpu().numpy()
+    assert 0.3 < masks.astype(bool).mean() < 0.7
+    assert len({m.tobytes() for m in masks}) == 60
+
+
+@needs_cuda
+def test_uncapturable_optimizer_falls_back_with_one_warning(blobs):
+    X, y = blobs
+    clf = TorchClassifier(
+        optimizer="adam", optimizer_params={"capturable": False}, max_epochs=3,
+        device="cuda", random_state=0,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="capturable=False") as caught:
+        clf.fit(X, y)
+    assert len([w for w in caught if "CUDA graphs" in str(w.message)]) == 1
+    assert not clf.cuda_graphs_
+    assert clf.score(X, y) > 0.9
+
+
+class SyncingMLP(MLPModule):
+    """Reads a value back to the host in train mode: no graph can hold that."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        if self.training and not torch.isfinite(out).all().item():
+            raise RuntimeError("non-finite output")
+        return out
+
+
+@needs_cuda
+def test_uncapturable_module_falls_back_with_one_warning(blobs):
+    X, y = blobs
+    clf = TorchClassifier(SyncingMLP, max_epochs=3, device="cuda", random_state=0)
+    with pytest.warns(UserWarning, match="capturing a training step failed") as w:
+        clf.fit(X, y)
+    assert len([m for m in w if "CUDA graphs" in str(m.message)]) == 1
+    assert not clf.cuda_graphs_
+    assert clf.score(X, y) > 0.9
+    # A later fit on the same device still works, with graphs.
+    assert TorchClassifier(max_epochs=2, device="cuda").fit(X, y).cuda_graphs_
+
+
+def test_padded_fits_match_eager_fits_on_cpu(monkeypatch):
+    # The whole padded path (labeled epochs, unlabeled passes, alpha refills,
+    # short batches), run eagerly on CPU as it runs in graphs on CUDA.
+    X, y = make_blobs(700, centers=3, n_features=6, cluster_std=2.0, random_state=0)
+    X = X.astype(np.float32)
+    y_semi = np.where(np.arange(len(y)) < 50, y, -1)
+    params = dict(
+        max_epochs=3, T1=3, T2=6, unlabeled_batch_size=100, labeled_every=2,
+        batch_size=16, optimizer_params={"momentum": 0.9}, lr=0.02, threshold=0.7,
+        device="cpu", random_state=0,
+    )  # fmt: skip
+    eager = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    monkeypatch.setattr(TorchClassifier, "_use_fixed_steps", lambda self, data: True)
+    padded = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
+    assert set(padded._steps) == set()  # released at the end of fit
+    assert_allclose(padded.predict_proba(X), eager.predict_proba(X), atol=1e-4)
+    for p, e in zip(padded.history_, eager.history_, strict=True):
+        assert p["n_pseudo"] == e["n_pseudo"] and p["t"] == e["t"]
+        assert_allclose(p["labeled_loss"], e["labeled_loss"], rtol=1e-4)
+        if p["phase"] == "pseudo":
+            assert_allclose(p["unlabeled_loss"], e["unlabeled_loss"], rtol=1e-4)
