@@ -52,7 +52,7 @@ def _check_proba(clf):
     # parameter -> (whether it needs predict_proba, the value that does not)
     needs_proba = {
         "threshold": (clf.threshold is not None, None),
-        "per_class_quota": (clf.per_class_quota, False),
+        "per_class_quota": (clf.per_class_quota is True, False),
         "pseudo_weight": (isinstance(clf.pseudo_weight, str), 1.0),
     }
     for param, (needed, neutral) in needs_proba.items():

@@ -1,5 +1,6 @@
 """PseudoLabelClassifier: iterative pseudo-labeling around any classifier."""
 
+import copy
 import math
 import time
 import warnings
@@ -19,11 +20,13 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from ._averaging import _CoefficientAverage, linear_step
 from ._checks import check_capabilities
 from ._delegation import _DelegateToEstimatorMixin, _is_dataframe
 from ._guard import _Guard
 from ._labeling import label_rows
 from ._labels import check_partial_labels
+from ._monitor import _Monitor
 from ._schedules import batch_size, threshold_at
 from ._selection import confident_mask, per_class_quota_mask
 from ._training_set import _Pool, _TrainingSet
@@ -54,6 +57,20 @@ def _accepts_unlabeled(estimator):
     return isinstance(
         final, BaseLabelPropagation | SelfTrainingClassifier | PseudoLabelClassifier
     )
+
+
+def _record(iteration, drawn, keep, confidence, n_pool):
+    """The start of an iteration's ``history_`` record."""
+    return {
+        "iteration": iteration,
+        "n_drawn": int(drawn.shape[0]),
+        "n_added": int(keep.sum()),
+        "mean_confidence": (
+            float(np.mean(confidence[keep])) if keep.any() else float("nan")
+        ),
+        "n_pool": int(n_pool - keep.sum()),
+        "fit_time": 0.0,
+    }
 
 
 class PseudoLabelClassifier(
@@ -89,12 +106,15 @@ class PseudoLabelClassifier(
         as the published algorithm does. A callable ``threshold(iteration)``
         makes a schedule, e.g. strict first and looser as the model improves.
 
-    per_class_quota : bool, default=False
+    per_class_quota : bool or "auto", default="auto"
         When True, the rows kept from a batch are shared among the predicted
         classes in proportion to the class frequencies of the labeled rows:
         each class keeps at most its share, its most confident rows first, and
         the rest go back to the pool. This stops one class from swallowing the
-        pool. Needs ``predict_proba``.
+        pool, the main way pseudo-labeling makes a weak model worse. Needs
+        ``predict_proba``. ``"auto"`` is True when the model that labels the
+        pool has ``predict_proba``, False otherwise; ``False`` is the published
+        algorithm.
 
     pseudo_weight : float, "confidence" or callable, default=1.0
         Weight of the pseudo-labeled rows, passed to the estimator's ``fit``
@@ -130,9 +150,13 @@ class PseudoLabelClassifier(
         a better validation score. ``None`` runs every iteration and still
         returns the best model.
 
-    max_iter : int or None, default=None
+    max_iter : int, None or "auto", default="auto"
         Maximum number of iterations; ``None`` runs until the pool is empty or
         an iteration adds nothing. ``max_iter=0`` is a plain supervised fit.
+        ``"auto"`` is the number of batches that draw the initial pool once
+        (25 with ``sample_rate=0.04``), and ``None`` with a callable
+        ``sample_rate``: rows that a threshold or a quota sends back to the pool
+        then stay unlabeled rather than being drawn again and again.
 
     refit : {"auto", "full", "warm", "partial"}, default="auto"
         How the model is updated after each iteration. ``"full"`` fits a fresh
@@ -146,6 +170,26 @@ class PseudoLabelClassifier(
         ``"full"`` otherwise. On the MNIST benchmark, ``"partial"`` with
         ``SGDClassifier`` was both the fastest and the most accurate mode (see
         ``benchmarks/mnist_logreg.py``).
+
+    average : bool or "auto", default="auto"
+        When True, the returned model of a linear estimator (one with ``coef_``
+        and ``intercept_``, or a Pipeline ending in one) has the mean of the
+        coefficients the refits produced, iteration 1 to the last (Polyak
+        averaging); the current, unaveraged model still labels the next batch.
+        A partial update moves the model toward its own latest pseudo-labels,
+        so its accuracy swings from one iteration to the next; the average
+        settles. ``"auto"`` averages when the refit is ``"partial"`` and the
+        estimator is linear; ``False`` is the published algorithm.
+
+    drift_check : {"restore", "warn"} or None, default="restore"
+        The free check on the labeled training rows. After each iteration the
+        model's accuracy on them is recorded in ``history_``
+        (``"labeled_score"``), and ``"labeled_drift"`` says whether it fell
+        below the supervised fit's by more than noise (2 points, or two
+        binomial standard errors when larger). If the final model has
+        drifted, ``"restore"`` returns the supervised fit instead and warns,
+        ``"warn"`` only warns, ``None`` does neither. With
+        ``validation_fraction`` the guard decides instead.
 
     chunk_size : int, default=10_000
         Batches are labeled in chunks of at most this many rows, so the memory
@@ -266,8 +310,15 @@ class PseudoLabelClassifier(
     >>> clf.fit(X, y_semi).n_iter_
     4
     >>> clf.termination_condition_
-    'all_labeled'
-    >>> bool((clf.transduction_ != -1).all())
+    'max_iter'
+    >>> clf.history_[-1]["labeled_score"], clf.drift_restored_
+    (1.0, False)
+
+    The per-class quotas sent some rows back to the pool, which a fifth
+    iteration would draw again; the published loop labels every row:
+
+    >>> published = clf.set_params(per_class_quota=False, max_iter=None)
+    >>> bool((published.fit(X, y_semi).transduction_ != -1).all())
     True
     """
 
@@ -279,7 +330,7 @@ class PseudoLabelClassifier(
             callable,
         ],
         "threshold": [Interval(Real, 0, 1, closed="left"), None, callable],
-        "per_class_quota": ["boolean"],
+        "per_class_quota": ["boolean", StrOptions({"auto"})],
         "pseudo_weight": [
             Interval(Real, 0, None, closed="left"),
             StrOptions({"confidence"}),
@@ -288,8 +339,14 @@ class PseudoLabelClassifier(
         "teacher": [HasMethods(["fit", "predict"]), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 0, None, closed="left"), None],
+        "max_iter": [
+            Interval(Integral, 0, None, closed="left"),
+            None,
+            StrOptions({"auto"}),
+        ],
         "refit": [StrOptions({"auto", "full", "warm", "partial"})],
+        "average": ["boolean", StrOptions({"auto"})],
+        "drift_check": [StrOptions({"restore", "warn"}), None],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
         # joblib refuses n_jobs=0, and only when a batch spans several chunks:
         # reject it up front.
@@ -308,13 +365,15 @@ class PseudoLabelClassifier(
         *,
         sample_rate=0.04,
         threshold=None,
-        per_class_quota=False,
+        per_class_quota="auto",
         pseudo_weight=1.0,
         teacher=None,
         validation_fraction=None,
         n_iter_no_change=None,
-        max_iter=None,
+        max_iter="auto",
         refit="auto",
+        average="auto",
+        drift_check="restore",
         chunk_size=10_000,
         n_jobs=None,
         random_state=None,
@@ -330,6 +389,8 @@ class PseudoLabelClassifier(
         self.n_iter_no_change = n_iter_no_change
         self.max_iter = max_iter
         self.refit = refit
+        self.average = average
+        self.drift_check = drift_check
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -405,16 +466,29 @@ class PseudoLabelClassifier(
         return self
 
     def _iterate(self, X, train, pool, estimator, guard, est_params):
-        """The loop: draw, label, select, add, refit, check, until done."""
+        """The loop: draw, label, select, add, refit, check, until done.
+
+        Returns the model to install: the last refit, or the average of the
+        refits' coefficients (``average``).
+        """
         self.history_ = []
         self.n_iter_ = 0
         self.termination_condition_ = "all_labeled"
         class_prior = np.array(
             [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
         )
-        n_planned = self._planned_iterations(pool.n_initial)
+        quota = self._quota()
+        max_iter = self._max_iterations(pool.n_initial)
+        n_planned = self._planned_iterations(pool.n_initial, max_iter, quota)
+        average = self._averager(estimator)
+        monitor = _Monitor(X, train.labels, train.labeled_rows, pool.rows)
+        monitor.update(estimator)
+        # Partial and warm refits change the supervised fit in place.
+        in_place = self.drift_check == "restore" and self._refit_mode() != "full"
+        supervised = copy.deepcopy(estimator) if in_place else estimator
+        model = estimator
         while len(pool) > 0:
-            if self.max_iter is not None and self.n_iter_ >= self.max_iter:
+            if max_iter is not None and self.n_iter_ >= max_iter:
                 self.termination_condition_ = "max_iter"
                 break
             self.n_iter_ = it = self.n_iter_ + 1
@@ -429,17 +503,8 @@ class PseudoLabelClassifier(
                 chunk_size=self.chunk_size,
                 n_jobs=self.n_jobs,
             )
-            keep = self._select(labels, confidence, it, class_prior)
-            record = {
-                "iteration": it,
-                "n_drawn": int(drawn.shape[0]),
-                "n_added": int(keep.sum()),
-                "mean_confidence": (
-                    float(np.mean(confidence[keep])) if keep.any() else float("nan")
-                ),
-                "n_pool": int(len(pool) - keep.sum()),
-                "fit_time": 0.0,
-            }
+            keep = self._select(labels, confidence, it, class_prior, quota)
+            record = _record(it, drawn, keep, confidence, len(pool))
             stop = False
             if keep.any():
                 train.add(drawn[keep], labels[keep], confidence[keep], it)
@@ -448,8 +513,12 @@ class PseudoLabelClassifier(
                 estimator = self._refit(
                     estimator, X, train, drawn[keep], it, est_params
                 )
+                if average is not None:
+                    average.add(estimator)
                 record["fit_time"] = time.perf_counter() - start
-                stop = guard.update(estimator, it)
+                model = estimator if average is None else average.model(estimator)
+                monitor.update(model, record)
+                stop = guard.update(model, it)
             self._log(record, guard, n_planned)
             if not keep.any():
                 self.termination_condition_ = "no_change"
@@ -457,16 +526,71 @@ class PseudoLabelClassifier(
             if stop:
                 self.termination_condition_ = "no_improvement"
                 break
-        return estimator
+        self.labeled_scores_ = np.asarray(monitor.labeled_scores)
+        self.drift_restored_ = False
+        if self.n_iter_ and monitor.drifted and not guard.active:
+            model = self._on_drift(model, supervised)
+        return model
 
-    def _select(self, labels, confidence, iteration, class_prior):
+    def _on_drift(self, model, supervised):
+        """Warn that the model drifted; with ``"restore"``, return ``supervised``."""
+        if self.drift_check is None:
+            return model
+        before, after = self.labeled_scores_[0], self.labeled_scores_[-1]
+        message = (
+            "Pseudo-labeling lowered the accuracy on the labeled training rows "
+            f"from {before:.3f} (supervised fit) to {after:.3f}"
+        )
+        if self.drift_check == "restore":
+            self.drift_restored_ = True
+            model = supervised
+            message += ": returning the supervised model"
+        warnings.warn(
+            f"{message}. A threshold, a teacher or more labeled rows may help; "
+            "drift_check=None keeps the pseudo-labeled model.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return model
+
+    def _select(self, labels, confidence, iteration, class_prior, quota):
         """Mask of the drawn rows whose pseudo-labels are kept."""
         keep = confident_mask(confidence, threshold_at(self.threshold, iteration))
-        if self.per_class_quota:
+        if quota:
             keep = per_class_quota_mask(
                 labels, confidence, keep, self.classes_, class_prior
             )
         return keep
+
+    def _quota(self):
+        if self.per_class_quota != "auto":
+            return self.per_class_quota
+        labeler = self.estimator if self.teacher is None else self.teacher
+        return hasattr(labeler, "predict_proba")
+
+    def _max_iterations(self, n_unlabeled):
+        if self.max_iter != "auto":
+            return self.max_iter
+        if callable(self.sample_rate) or n_unlabeled == 0:
+            return None
+        return math.ceil(n_unlabeled / batch_size(self.sample_rate, n_unlabeled, 1))
+
+    def _averager(self, estimator):
+        """A running average of the coefficients, or None when not averaging."""
+        wanted = self.average
+        if wanted == "auto":
+            wanted = self._refit_mode() == "partial"
+        if not wanted:
+            return None
+        if linear_step(estimator) is None:
+            if self.average is True:
+                raise ValueError(
+                    f"average=True averages coef_ and intercept_, which "
+                    f"estimator={type(self.estimator).__name__} does not have "
+                    "once fitted. Use average='auto' or average=False."
+                )
+            return None
+        return _CoefficientAverage()
 
     def _refit_mode(self):
         if self.refit != "auto":
@@ -622,17 +746,17 @@ class PseudoLabelClassifier(
             teacher.fit(_safe_indexing(X, train_rows), y[train_rows])
         return teacher
 
-    def _planned_iterations(self, n_unlabeled):
-        if callable(self.sample_rate) or self.threshold is not None:
-            return None
-        if self.per_class_quota or n_unlabeled == 0:
-            return None
+    def _planned_iterations(self, n_unlabeled, max_iter, quota):
+        """The number of iterations to expect, for progress lines; or None."""
+        if callable(self.sample_rate) or n_unlabeled == 0:
+            return max_iter
+        if self.threshold is not None or quota:
+            # Rows go back to the pool: only a cap says when the loop ends.
+            return max_iter
         n_planned = math.ceil(
             n_unlabeled / batch_size(self.sample_rate, n_unlabeled, 1)
         )
-        if self.max_iter is not None:
-            n_planned = min(n_planned, self.max_iter)
-        return n_planned
+        return n_planned if max_iter is None else min(n_planned, max_iter)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

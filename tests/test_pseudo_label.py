@@ -69,7 +69,9 @@ class SpyClassifier(ClassifierMixin, BaseEstimator):
 
 def test_labeled_rows_keep_labels_and_iteration_zero(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(logreg(), sample_rate=0.1, random_state=0)
+    clf = PseudoLabelClassifier(
+        logreg(), sample_rate=0.1, per_class_quota=False, random_state=0
+    )
     clf.fit(X, y_semi)
     labeled = y_semi != -1
     assert np.all(clf.labeled_iter_[labeled] == 0)
@@ -84,7 +86,9 @@ def test_labeled_rows_keep_labels_and_iteration_zero(data):
 def test_history_records_every_iteration(data):
     X, _, y_semi = data
     n_unlabeled = int(np.sum(y_semi == -1))
-    clf = PseudoLabelClassifier(logreg(), sample_rate=0.25, random_state=0)
+    clf = PseudoLabelClassifier(
+        logreg(), sample_rate=0.25, per_class_quota=False, random_state=0
+    )
     clf.fit(X, y_semi)
     assert [r["iteration"] for r in clf.history_] == [1, 2, 3, 4]
     assert sum(r["n_added"] for r in clf.history_) == n_unlabeled
@@ -110,7 +114,9 @@ def test_published_sample_rate_takes_25_iterations():
 def test_final_model_is_trained_on_every_added_row(data):
     X, _, y_semi = data
     FIT_LOG.clear()
-    clf = PseudoLabelClassifier(SpyClassifier(), sample_rate=0.3, random_state=0)
+    clf = PseudoLabelClassifier(
+        SpyClassifier(), sample_rate=0.3, per_class_quota=False, random_state=0
+    )
     clf.fit(X, y_semi)
     n_labeled = int(np.sum(y_semi != -1))
     sizes = [entry["n_rows"] for entry in FIT_LOG]
@@ -238,7 +244,9 @@ def test_numpy_string_dtype_with_minus_one_string(data):
     X, _, y_semi = data
     y_u = np.where(y_semi == -1, "-1", y_semi.astype(str))
     assert y_u.dtype.kind == "U"
-    clf = PseudoLabelClassifier(logreg(), sample_rate=0.2, random_state=0)
+    clf = PseudoLabelClassifier(
+        logreg(), sample_rate=0.2, per_class_quota=False, random_state=0
+    )
     clf.fit(X, y_u)
     assert set(clf.classes_) == {"0", "1", "2"}
     assert clf.transduction_.dtype == object
@@ -281,7 +289,9 @@ def test_sample_weight_reaches_inner_estimator_with_right_length(data):
     X, _, y_semi = data
     weights = np.linspace(1, 2, X.shape[0])
     FIT_LOG.clear()
-    clf = PseudoLabelClassifier(SpyClassifier(), sample_rate=0.5, random_state=0)
+    clf = PseudoLabelClassifier(
+        SpyClassifier(), sample_rate=0.5, per_class_quota=False, random_state=0
+    )
     clf.fit(X, y_semi, sample_weight=weights)
     assert len(FIT_LOG) == clf.n_iter_ + 1
     for entry in FIT_LOG:
@@ -299,7 +309,9 @@ def test_sample_weight_with_metadata_routing(data):
     FIT_LOG.clear()
     with sklearn.config_context(enable_metadata_routing=True):
         inner = SpyClassifier().set_fit_request(sample_weight=True)
-        clf = PseudoLabelClassifier(inner, sample_rate=0.5, random_state=0)
+        clf = PseudoLabelClassifier(
+            inner, sample_rate=0.5, per_class_quota=False, random_state=0
+        )
         clf.fit(X, y_semi, sample_weight=weights)
     assert len(FIT_LOG) == clf.n_iter_ + 1 > 1
     for entry in FIT_LOG:
@@ -530,7 +542,11 @@ def test_pseudo_weight_reaches_inner_estimator(data, pseudo_weight):
     X, _, y_semi = data
     FIT_LOG.clear()
     clf = PseudoLabelClassifier(
-        SpyClassifier(), pseudo_weight=pseudo_weight, sample_rate=0.5, random_state=0
+        SpyClassifier(),
+        pseudo_weight=pseudo_weight,
+        sample_rate=0.5,
+        per_class_quota=False,
+        random_state=0,
     ).fit(X, y_semi)
     n_labeled = int(np.sum(y_semi != -1))
     assert FIT_LOG[0]["weights"] is not None
@@ -561,7 +577,11 @@ def test_teacher_labels_the_pool(data):
     X, _, y_semi = data
     teacher = RandomForestClassifier(n_estimators=20, random_state=0)
     clf = PseudoLabelClassifier(
-        logreg(), teacher=teacher, sample_rate=1.0, random_state=0
+        logreg(),
+        teacher=teacher,
+        sample_rate=1.0,
+        per_class_quota=False,
+        random_state=0,
     ).fit(X, y_semi)
     unlabeled = y_semi == -1
     np.testing.assert_array_equal(
@@ -680,6 +700,7 @@ def test_guard_keeps_an_iteration_that_clearly_helps():
 def test_guard_best_iteration_and_early_stop_are_consistent(data):
     X, y, y_semi = data
     params = dict(validation_fraction=0.3, n_iter_no_change=2, sample_rate=0.1)
+    params.update(per_class_quota=False)
     # A teacher that labels at random never beats the supervised fit: the
     # guard stops after two iterations and keeps iteration 0.
     random_teacher = OracleTeacher(X, np.random.RandomState(1).permutation(y))
