@@ -12,14 +12,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._labels import check_partial_labels
+from .._monitor import labeled_drift
 from .._schedules import alpha_schedule
 from ..utils._compat import Interval, StrOptions
 from ._classifier import TorchClassifier
 from ._device import _DeviceArray, _StaticBatch, mixes_rows
-
-# Below the warm-up's labeled accuracy by at least this much (or by two
-# binomial standard errors when larger) counts as drift, not noise.
-_DRIFT_MARGIN = 0.02
 
 
 class OnlinePseudoLabelClassifier(TorchClassifier):
@@ -548,9 +545,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
     def _drifted(self, score, n_labeled):
         if self.drift_check is None or math.isnan(self.warmup_labeled_score_):
             return False
-        reference = self.warmup_labeled_score_
-        noise = 2 * math.sqrt(reference * (1 - reference) / n_labeled)
-        return score < reference - max(_DRIFT_MARGIN, noise)
+        return labeled_drift(score, self.warmup_labeled_score_, n_labeled)
 
     def _end_drift_check(self):
         """Warn, and with ``"restore"`` put back the warm-up network, on drift."""
