@@ -13,9 +13,9 @@ _N_PROBE = 2000
 
 
 # Below the supervised fit's accuracy on the labeled rows by at least this
-# much (or by two binomial standard errors when larger) counts as drift, not
-# noise: a model that memorised its few labeled rows loses a point or so of
-# them to pseudo-labels even when it gains on new rows.
+# much counts as drift, even where noise is smaller: a model that memorised its
+# labeled rows loses a point or so of them to pseudo-labels even when it gains
+# on new rows.
 DRIFT_MARGIN = 0.02
 
 
@@ -23,13 +23,20 @@ def labeled_drift(score, reference, n_labeled):
     """Whether accuracy ``score`` on ``n_labeled`` labeled rows has drifted
     below ``reference`` by more than noise.
 
+    Noise is two standard errors of the difference of two accuracies on
+    ``n_labeled`` rows (pooled), and at least ``DRIFT_MARGIN``: on 20 labeled
+    rows losing 3 is noise, on 1000 rows losing 7 points is not.
+
     Examples
     --------
     >>> from pseudo_sklearn._monitor import labeled_drift
     >>> labeled_drift(0.992, 1.0, 1000), labeled_drift(0.27, 0.34, 1000)
     (False, True)
+    >>> labeled_drift(0.85, 1.0, 20), labeled_drift(0.75, 1.0, 20)
+    (False, True)
     """
-    noise = 2 * math.sqrt(reference * (1 - reference) / n_labeled)
+    pooled = (score + reference) / 2
+    noise = 2 * math.sqrt(2 * pooled * (1 - pooled) / n_labeled)
     return score < reference - max(DRIFT_MARGIN, noise)
 
 

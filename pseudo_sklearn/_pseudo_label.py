@@ -186,7 +186,7 @@ class PseudoLabelClassifier(
         model's accuracy on them is recorded in ``history_``
         (``"labeled_score"``), and ``"labeled_drift"`` says whether it fell
         below the supervised fit's by more than noise (2 points, or two
-        binomial standard errors when larger). If the final model has
+        standard errors of the difference when larger). If the final model has
         drifted, ``"restore"`` returns the supervised fit instead and warns,
         ``"warn"`` only warns, ``None`` does neither. With
         ``validation_fraction`` the guard decides instead.

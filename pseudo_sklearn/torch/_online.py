@@ -88,7 +88,8 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         first pseudo-labeling pass it is recorded as
         ``warmup_labeled_score_`` and the weights are kept. After each pass,
         ``"labeled_drift"`` says whether it fell below the warm-up's by more
-        than noise (2 points, or two binomial standard errors when larger).
+        than noise (2 points, or two standard errors of the difference when
+        larger).
         If the fitted network has drifted at the end of ``fit``, ``"warn"``
         warns and ``"restore"`` warns and puts back the warm-up network (the
         supervised model), so pseudo-labeling that destroyed what the labels
