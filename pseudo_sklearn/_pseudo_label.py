@@ -251,10 +251,24 @@ class PseudoLabelClassifier(
         (1-based), ``"n_drawn"`` (rows drawn from the pool), ``"n_added"`` (rows
         pseudo-labeled and added), ``"mean_confidence"`` (mean highest
         ``predict_proba`` of the added rows, NaN without ``predict_proba`` or
-        when none was added), ``"n_pool"`` (unlabeled rows left in the pool)
-        and ``"fit_time"`` (seconds of the refit), plus ``"validation_score"``
-        with ``validation_fraction``. ``pandas.DataFrame(history_)`` makes it a
+        when none was added), ``"n_pool"`` (unlabeled rows left in the pool),
+        ``"fit_time"`` (seconds of the refit), ``"labeled_score"`` (accuracy of
+        the model to return on the labeled training rows), ``"labeled_drift"``
+        (whether that fell below the supervised fit's by more than noise) and
+        ``"prediction_change"`` (share of a fixed sample of up to 2,000
+        unlabeled rows whose predicted class changed since the previous
+        iteration), plus ``"validation_score"`` with ``validation_fraction``.
+        An iteration that added nothing has only the first six keys (and
+        ``"validation_score"``). ``pandas.DataFrame(history_)`` makes it a
         table.
+
+    labeled_scores_ : ndarray of shape (n_iterations + 1,)
+        Accuracy on the labeled training rows after the supervised fit (index
+        0) and after each iteration that added rows.
+
+    drift_restored_ : bool
+        Whether ``drift_check="restore"`` returned the supervised fit because
+        the final model had drifted on the labeled rows.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
