@@ -1,9 +1,16 @@
-"""Checks that the parameters of PseudoLabelClassifier fit its estimator."""
+"""Checks of PseudoLabelClassifier's parameters against its estimator and data."""
+
+import warnings
+from numbers import Integral
 
 from sklearn.base import is_classifier
-from sklearn.utils.validation import has_fit_parameter
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import has_fit_parameter, validate_data
 
+from ._delegation import _is_dataframe
+from ._labels import check_partial_labels
 from ._training_set import is_unit_weight
+from .utils._compat import _check_sample_weight, process_routing
 
 
 def check_capabilities(clf, sample_weight, routing):
@@ -96,4 +103,65 @@ def _check_weights(clf, sample_weight, routing):
             f"through sample_weight, which estimator={name} does not accept in "
             "fit. Use pseudo_weight=1.0, or an estimator that takes "
             "sample_weight."
+        )
+
+
+def validate_fit_data(clf, X, y):
+    """``X`` and ``y`` checked, with the mask of labeled rows."""
+    y, labeled = check_partial_labels(y)
+    X_checked, y = validate_data(
+        clf,
+        X,
+        y,
+        accept_sparse=["csr", "csc"],
+        dtype=None,
+        # The inner estimator decides what it accepts (an imputer in a
+        # Pipeline takes NaN), as in scikit-learn's SelfTrainingClassifier.
+        ensure_all_finite=False,
+    )
+    if not labeled.any():
+        raise ValueError(
+            "y has no labeled row: every entry is -1. PseudoLabelClassifier "
+            "first fits the estimator on the labeled rows; give at least one "
+            "labeled row per class (-1 marks the unlabeled ones)."
+        )
+    check_classification_targets(y[labeled])
+    # Sparse input is indexed by rows many times: CSR makes that cheap.
+    if hasattr(X_checked, "tocsr"):
+        X_checked = X_checked.tocsr()
+    # A DataFrame travels as it is, so that an inner Pipeline can select
+    # columns by name.
+    return (X if _is_dataframe(X) else X_checked), y, labeled
+
+
+def route_fit_params(clf, X, sample_weight, fit_params, routing):
+    """``sample_weight`` and the inner estimator's other ``fit`` parameters."""
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X)
+    if not routing:
+        return sample_weight, {}
+    # A weight that was not given is not routed: routing would refuse it
+    # for an estimator that does not ask for sample_weight.
+    if sample_weight is not None:
+        fit_params = {**fit_params, "sample_weight": sample_weight}
+    est_params = dict(process_routing(clf, "fit", **fit_params).estimator.fit)
+    return est_params.pop("sample_weight", None), est_params
+
+
+def warn_about_pool(sample_rate, n_unlabeled):
+    """Warn when there is nothing to pseudo-label or the batch exceeds the pool."""
+    if n_unlabeled == 0:
+        warnings.warn(
+            "y contains no unlabeled row (-1): PseudoLabelClassifier fits the "
+            "estimator on the labeled rows only, as a plain supervised fit.",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif isinstance(sample_rate, Integral) and sample_rate > n_unlabeled:
+        warnings.warn(
+            f"sample_rate={sample_rate} is more than the {n_unlabeled} "
+            "unlabeled rows: the whole pool is drawn in the first iteration. "
+            "Pass a smaller int or a fraction in (0, 1].",
+            UserWarning,
+            stacklevel=4,
         )

@@ -4,6 +4,7 @@ import copy
 import math
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 
 class _Guard:
@@ -58,3 +59,28 @@ class _Guard:
             return False
         self._since_best += 1
         return self.patience is not None and self._since_best >= self.patience
+
+
+def split_validation(labeled_rows, y, validation_fraction, rng):
+    """Hold out ``validation_fraction`` of the labeled rows, stratified.
+
+    Returns the training and the held-out rows, each sorted; no row is held
+    out when ``validation_fraction`` is None.
+    """
+    if validation_fraction is None:
+        return labeled_rows, labeled_rows[:0]
+    try:
+        train, validation = train_test_split(
+            labeled_rows,
+            test_size=validation_fraction,
+            stratify=y[labeled_rows],
+            random_state=rng,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} cannot hold out a "
+            f"stratified part of the {labeled_rows.shape[0]} labeled rows "
+            f"({exc}). Label more rows per class, raise validation_fraction so "
+            "every class is held out, or set validation_fraction=None."
+        ) from exc
+    return np.sort(train), np.sort(validation)

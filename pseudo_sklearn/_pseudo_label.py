@@ -13,35 +13,32 @@ from sklearn.base import (
     MetaEstimatorMixin,
     clone,
 )
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from ._averaging import _CoefficientAverage, linear_step
-from ._checks import check_capabilities
-from ._delegation import _DelegateToEstimatorMixin, _is_dataframe
-from ._guard import _Guard
+from ._checks import (
+    check_capabilities,
+    route_fit_params,
+    validate_fit_data,
+    warn_about_pool,
+)
+from ._delegation import _DelegateToEstimatorMixin
+from ._guard import _Guard, split_validation
 from ._labeling import label_rows
-from ._labels import check_partial_labels
 from ._monitor import _Monitor
 from ._schedules import batch_size, threshold_at
 from ._selection import confident_mask, per_class_quota_mask
+from ._teacher import fit_teacher
 from ._training_set import _Pool, _TrainingSet
 from .utils._compat import (
-    BaseLabelPropagation,
     HasMethods,
     Interval,
     RealNotInt,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
     _raise_for_params,
     _routing_enabled,
     _safe_indexing,
-    process_routing,
 )
 
 __all__ = ["PseudoLabelClassifier"]
@@ -49,14 +46,6 @@ __all__ = ["PseudoLabelClassifier"]
 # Fitted attributes that only some settings define: a refit with other settings
 # must not leave the previous fit's values behind.
 _OPTIONAL_FITTED = ("teacher_", "best_iteration_", "validation_scores_")
-
-
-def _accepts_unlabeled(estimator):
-    """Whether ``estimator`` is fitted on -1 rows as a semi-supervised model."""
-    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    return isinstance(
-        final, BaseLabelPropagation | SelfTrainingClassifier | PseudoLabelClassifier
-    )
 
 
 def _record(iteration, drawn, keep, confidence, n_pool):
@@ -445,25 +434,25 @@ class PseudoLabelClassifier(
         if not routing:
             _raise_for_params(fit_params, self, "fit")
         check_capabilities(self, sample_weight, routing)
-        X, y, labeled = self._validate_fit_data(X, y)
-        sample_weight, est_params = self._route_fit_params(
-            X, sample_weight, fit_params, routing
+        X, y, labeled = validate_fit_data(self, X, y)
+        sample_weight, est_params = route_fit_params(
+            self, X, sample_weight, fit_params, routing
         )
         for attribute in _OPTIONAL_FITTED:
             self.__dict__.pop(attribute, None)
 
         rng = check_random_state(self.random_state)
-        train_rows, validation_rows = self._split_validation(
-            np.flatnonzero(labeled), y, rng
+        train_rows, validation_rows = split_validation(
+            np.flatnonzero(labeled), y, self.validation_fraction, rng
         )
         train = _TrainingSet(y, labeled, train_rows, sample_weight, self.pseudo_weight)
         pool = _Pool(np.flatnonzero(~labeled), rng)
-        self._warn_about_pool(len(pool))
+        warn_about_pool(self.sample_rate, len(pool))
 
         estimator = train.fit(clone(self.estimator), X, train_rows, 0, est_params)
         self.classes_ = estimator.classes_
         if self.teacher is not None:
-            self.teacher_ = self._fit_teacher(X, y, train_rows, validation_rows)
+            self.teacher_ = fit_teacher(self.teacher, X, y, train_rows, validation_rows)
         guard = _Guard(
             *self._held_out(X, y, validation_rows),
             patience=self.n_iter_no_change,
@@ -666,99 +655,11 @@ class PseudoLabelClassifier(
             flush=True,
         )
 
-    def _validate_fit_data(self, X, y):
-        y, labeled = check_partial_labels(y)
-        X_checked, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            # The inner estimator decides what it accepts (an imputer in a
-            # Pipeline takes NaN), as in scikit-learn's SelfTrainingClassifier.
-            ensure_all_finite=False,
-        )
-        if not labeled.any():
-            raise ValueError(
-                "y has no labeled row: every entry is -1. PseudoLabelClassifier "
-                "first fits the estimator on the labeled rows; give at least one "
-                "labeled row per class (-1 marks the unlabeled ones)."
-            )
-        check_classification_targets(y[labeled])
-        # Sparse input is indexed by rows many times: CSR makes that cheap.
-        if hasattr(X_checked, "tocsr"):
-            X_checked = X_checked.tocsr()
-        # A DataFrame travels as it is, so that an inner Pipeline can select
-        # columns by name.
-        return (X if _is_dataframe(X) else X_checked), y, labeled
-
-    def _route_fit_params(self, X, sample_weight, fit_params, routing):
-        """``sample_weight`` and the inner estimator's other ``fit`` parameters."""
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        if not routing:
-            return sample_weight, {}
-        # A weight that was not given is not routed: routing would refuse it
-        # for an estimator that does not ask for sample_weight.
-        if sample_weight is not None:
-            fit_params = {**fit_params, "sample_weight": sample_weight}
-        est_params = dict(process_routing(self, "fit", **fit_params).estimator.fit)
-        return est_params.pop("sample_weight", None), est_params
-
-    def _warn_about_pool(self, n_unlabeled):
-        if n_unlabeled == 0:
-            warnings.warn(
-                "y contains no unlabeled row (-1): PseudoLabelClassifier fits the "
-                "estimator on the labeled rows only, as a plain supervised fit.",
-                UserWarning,
-                stacklevel=4,
-            )
-        elif isinstance(self.sample_rate, Integral) and self.sample_rate > n_unlabeled:
-            warnings.warn(
-                f"sample_rate={self.sample_rate} is more than the {n_unlabeled} "
-                "unlabeled rows: the whole pool is drawn in the first iteration. "
-                "Pass a smaller int or a fraction in (0, 1].",
-                UserWarning,
-                stacklevel=4,
-            )
-
-    def _split_validation(self, labeled_rows, y, rng):
-        """Hold out ``validation_fraction`` of the labeled rows, stratified."""
-        if self.validation_fraction is None:
-            return labeled_rows, labeled_rows[:0]
-        try:
-            train, validation = train_test_split(
-                labeled_rows,
-                test_size=self.validation_fraction,
-                stratify=y[labeled_rows],
-                random_state=rng,
-            )
-        except ValueError as exc:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} cannot hold out a "
-                f"stratified part of the {labeled_rows.shape[0]} labeled rows "
-                f"({exc}). Label more rows per class, raise validation_fraction so "
-                "every class is held out, or set validation_fraction=None."
-            ) from exc
-        return np.sort(train), np.sort(validation)
-
     @staticmethod
     def _held_out(X, y, rows):
         if rows.shape[0] == 0:
             return None, None
         return _safe_indexing(X, rows), y[rows]
-
-    def _fit_teacher(self, X, y, train_rows, validation_rows):
-        """Fit the teacher on the labeled rows, or on every row if it takes -1."""
-        teacher = clone(self.teacher)
-        if _accepts_unlabeled(teacher):
-            # The held-out rows are hidden from the teacher too.
-            y_teacher = np.copy(y)
-            y_teacher[validation_rows] = -1
-            teacher.fit(X, y_teacher)
-        else:
-            teacher.fit(_safe_indexing(X, train_rows), y[train_rows])
-        return teacher
 
     def _planned_iterations(self, n_unlabeled, max_iter, quota):
         """The number of iterations to expect, for progress lines; or None."""
