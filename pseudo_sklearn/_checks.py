@@ -1,5 +1,6 @@
 """Checks of PseudoLabelClassifier's parameters against its estimator and data."""
 
+import inspect
 import warnings
 from numbers import Integral
 
@@ -165,3 +166,10 @@ def warn_about_pool(sample_rate, n_unlabeled):
             UserWarning,
             stacklevel=4,
         )
+
+
+def has_method_parameter(estimator, method, parameter):
+    """Whether ``estimator.method`` takes ``parameter`` (scikit-learn's
+    ``has_fit_parameter`` for any method)."""
+    function = getattr(estimator, method, None)
+    return function is not None and parameter in inspect.signature(function).parameters

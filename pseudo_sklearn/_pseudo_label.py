@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state, get_tags
 from ._averaging import _CoefficientAverage, linear_step
 from ._checks import (
     check_capabilities,
+    has_method_parameter,
     route_fit_params,
     validate_fit_data,
     warn_about_pool,
@@ -169,6 +170,16 @@ class PseudoLabelClassifier(
         so its accuracy swings from one iteration to the next; the average
         settles. ``"auto"`` averages when the refit is ``"partial"`` and the
         estimator is linear; ``False`` is the published algorithm.
+
+    max_pseudo_ratio : float or None, default=3.0
+        With ``refit="partial"``: in each partial update, the new
+        pseudo-labeled rows together weigh at most ``max_pseudo_ratio`` times
+        the labeled rows (each pseudo-labeled row's weight is multiplied by
+        ``min(1, max_pseudo_ratio * n_labeled / n_added)``), so that a batch of
+        40,000 self-labels from a huge pool cannot outvote 1,000 true labels in
+        one update. It changes nothing while batches are at most that many
+        times the labeled rows (MNIST: 2,360 for 1,000 labels). Needs
+        ``sample_weight`` in ``partial_fit``; ``None`` is the published update.
 
     drift_check : {"restore", "warn"} or None, default="restore"
         The free check on the labeled training rows. After each iteration the
@@ -349,6 +360,7 @@ class PseudoLabelClassifier(
         ],
         "refit": [StrOptions({"auto", "full", "warm", "partial"})],
         "average": ["boolean", StrOptions({"auto"})],
+        "max_pseudo_ratio": [Interval(Real, 0, None, closed="neither"), None],
         "drift_check": [StrOptions({"restore", "warn"}), None],
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
         # joblib refuses n_jobs=0, and only when a batch spans several chunks:
@@ -376,6 +388,7 @@ class PseudoLabelClassifier(
         max_iter="auto",
         refit="auto",
         average="auto",
+        max_pseudo_ratio=3.0,
         drift_check="restore",
         chunk_size=10_000,
         n_jobs=None,
@@ -393,6 +406,7 @@ class PseudoLabelClassifier(
         self.max_iter = max_iter
         self.refit = refit
         self.average = average
+        self.max_pseudo_ratio = max_pseudo_ratio
         self.drift_check = drift_check
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
@@ -608,14 +622,36 @@ class PseudoLabelClassifier(
             # true labels keep anchoring the model while pseudo-labels stream in.
             # Other fit parameters belong to fit, not to partial_fit.
             rows = np.concatenate([train.labeled_rows, new_rows])
+            scale = self._pseudo_scale(estimator, train.labeled_rows, new_rows)
             return train.fit(
-                estimator, X, rows, iteration, {}, "partial_fit", self.classes_
+                estimator,
+                X,
+                rows,
+                iteration,
+                {},
+                method="partial_fit",
+                classes=self.classes_,
+                scale=scale,
             )
         if mode == "full":
             estimator = clone(self.estimator)
         else:
             estimator = estimator.set_params(warm_start=True)
         return train.fit(estimator, X, train.rows, iteration, est_params)
+
+    def _pseudo_scale(self, estimator, labeled_rows, new_rows):
+        """Weight factor of a partial update's pseudo-labeled rows.
+
+        With ``max_pseudo_ratio``, the new rows together weigh at most that
+        many times the labeled rows, so that a huge batch of self-labels
+        cannot outvote the true labels in one update.
+        """
+        ratio = self.max_pseudo_ratio
+        if ratio is None or not has_method_parameter(
+            estimator, "partial_fit", "sample_weight"
+        ):
+            return 1.0
+        return min(1.0, ratio * labeled_rows.shape[0] / new_rows.shape[0])
 
     def _finish(self, X, labeled, train, estimator, guard, est_params, held_out):
         """The model to return: the guard's choice, or the last one."""

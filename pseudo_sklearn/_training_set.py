@@ -61,13 +61,15 @@ class _TrainingSet:
         self._order[self._n : self._n + rows.shape[0]] = rows
         self._n += rows.shape[0]
 
-    def weights(self, rows, iteration):
+    def weights(self, rows, iteration, scale=1.0):
         """Weights of ``rows`` at a refit: the given weight times the pseudo weight.
 
-        ``None`` when every weight is 1, so that estimators without
-        ``sample_weight`` are called without it.
+        Pseudo-labeled rows are further multiplied by ``scale``. ``None`` when
+        every weight is 1, so that estimators without ``sample_weight`` are
+        called without it.
         """
-        if self._sample_weight is None and is_unit_weight(self._pseudo_weight):
+        unit = is_unit_weight(self._pseudo_weight) and scale == 1.0
+        if self._sample_weight is None and unit:
             return None
         weights = (
             np.ones(rows.shape[0])
@@ -81,15 +83,19 @@ class _TrainingSet:
             factor = float(self._pseudo_weight(iteration))
         else:
             factor = float(self._pseudo_weight)
-        weights[pseudo] *= factor
+        weights[pseudo] *= factor * scale
         return weights
 
-    def fit(
-        self, estimator, X, rows, iteration, fit_params, method="fit", classes=None
-    ):
-        """Call ``estimator.fit`` (or ``partial_fit``) on ``rows`` and return it."""
+    def fit(self, estimator, X, rows, iteration, fit_params, **how):
+        """Call ``estimator.fit`` on ``rows`` and return it.
+
+        ``how`` may hold ``method="partial_fit"`` with the ``classes``, and the
+        ``scale`` of the pseudo-labeled rows' weights.
+        """
+        method = how.get("method", "fit")
+        classes = how.get("classes")
         params = _check_method_params(X, fit_params, indices=rows)
-        weights = self.weights(rows, iteration)
+        weights = self.weights(rows, iteration, how.get("scale", 1.0))
         if weights is not None:
             params["sample_weight"] = weights
         if method == "partial_fit":

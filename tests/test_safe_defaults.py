@@ -160,3 +160,31 @@ def test_published_settings_reproduce_the_published_loop(data):
     assert clf.termination_condition_ == "all_labeled"
     assert (clf.transduction_ != -1).all()
     assert "labeled_score" in clf.history_[0]
+
+
+class WeightLoggingSGD(SGDClassifier):
+    """SGDClassifier that keeps the sample weights of each partial_fit."""
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        self.weights_seen_ = getattr(self, "weights_seen_", [])
+        self.weights_seen_.append(sample_weight)
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+
+def test_pseudo_rows_cannot_outvote_the_labels_in_one_update(data):
+    X, _, y_semi = data
+    n_labeled = int(np.sum(y_semi != -1))
+    # Batches of 675 rows next to 150 labels: more than 3 times as many.
+    clf = PseudoLabelClassifier(
+        WeightLoggingSGD(loss="log_loss", random_state=0),
+        sample_rate=0.5,
+        per_class_quota=False,
+        random_state=0,
+    ).fit(X, y_semi)
+    first = clf.estimator_.weights_seen_[0]
+    n_added = clf.history_[0]["n_added"]
+    np.testing.assert_array_equal(first[:n_labeled], 1.0)
+    np.testing.assert_allclose(first[n_labeled:], 3.0 * n_labeled / n_added)
+    assert first[n_labeled:].sum() == pytest.approx(3.0 * n_labeled)
+    uncapped = clone(clf).set_params(max_pseudo_ratio=None).fit(X, y_semi)
+    assert uncapped.estimator_.weights_seen_[0] is None
