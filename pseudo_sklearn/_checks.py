@@ -59,7 +59,7 @@ def _check_proba(clf):
     labeler_name = "estimator" if clf.teacher is None else "teacher"
     # parameter -> (whether it needs predict_proba, the value that does not)
     needs_proba = {
-        "threshold": (clf.threshold is not None, None),
+        "threshold": (clf.threshold not in (None, "auto"), None),
         "per_class_quota": (clf.per_class_quota is True, False),
         "pseudo_weight": (isinstance(clf.pseudo_weight, str), 1.0),
     }

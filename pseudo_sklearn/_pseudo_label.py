@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state, get_tags
 
 from ._averaging import _CoefficientAverage, linear_step
+from ._calibration import calibrated_threshold
 from ._checks import (
     check_capabilities,
     has_method_parameter,
@@ -90,11 +91,21 @@ class PseudoLabelClassifier(
         ``sample_rate(iteration) -> float or int`` (iterations count from 1)
         makes a schedule, e.g. small batches first and larger ones later.
 
-    threshold : float, callable or None, default=None
+    threshold : float, callable, "auto" or None, default="auto"
         When set, in [0, 1): keep only the pseudo-labels whose highest
         ``predict_proba`` is at least ``threshold``. ``None`` keeps them all,
         as the published algorithm does. A callable ``threshold(iteration)``
         makes a schedule, e.g. strict first and looser as the model improves.
+        ``"auto"`` calibrates one on the labeled rows when the refits are full
+        or warm (a model refitted from scratch on its own labels memorises
+        them, errors included): the estimator is cross-validated on the
+        labeled rows (up to 3 folds) and the threshold is the lowest
+        confidence above which its out-of-fold predictions are right 80% of
+        the time (``threshold_``). Where no confidence is that precise, or a
+        class has a single labeled row, nothing is pseudo-labeled and the
+        supervised fit is returned with a warning. With partial refits, a
+        teacher, or an estimator without ``predict_proba``, ``"auto"`` is
+        ``None``.
 
     per_class_quota : bool or "auto", default="auto"
         When True, the rows kept from a batch are shared among the predicted
@@ -229,10 +240,15 @@ class PseudoLabelClassifier(
         row or ``max_iter=0``).
 
     termination_condition_ : {"all_labeled", "max_iter", "no_change", \
-            "no_improvement"}
+            "no_improvement", "untrusted"}
         Why fitting stopped: the pool is empty, ``max_iter`` was reached, an
-        iteration added no row, or ``n_iter_no_change`` iterations did not
-        improve the validation score.
+        iteration added no row, ``n_iter_no_change`` iterations did not
+        improve the validation score, or ``threshold="auto"`` found no
+        confidence precise enough to pseudo-label at all.
+
+    threshold_ : float or None
+        The confidence threshold used: ``threshold`` as given (None for a
+        schedule), or the one ``threshold="auto"`` calibrated.
 
     teacher_ : estimator object
         The fitted teacher; only with ``teacher``.
@@ -343,7 +359,12 @@ class PseudoLabelClassifier(
             Interval(Integral, 1, None, closed="left"),
             callable,
         ],
-        "threshold": [Interval(Real, 0, 1, closed="left"), None, callable],
+        "threshold": [
+            Interval(Real, 0, 1, closed="left"),
+            None,
+            callable,
+            StrOptions({"auto"}),
+        ],
         "per_class_quota": ["boolean", StrOptions({"auto"})],
         "pseudo_weight": [
             Interval(Real, 0, None, closed="left"),
@@ -379,7 +400,7 @@ class PseudoLabelClassifier(
         estimator,
         *,
         sample_rate=0.04,
-        threshold=None,
+        threshold="auto",
         per_class_quota="auto",
         pseudo_weight=1.0,
         teacher=None,
@@ -467,6 +488,7 @@ class PseudoLabelClassifier(
         self.classes_ = estimator.classes_
         if self.teacher is not None:
             self.teacher_ = fit_teacher(self.teacher, X, y, train_rows, validation_rows)
+        trusted = self._calibrate(X, train, rng)
         guard = _Guard(
             *self._held_out(X, y, validation_rows),
             patience=self.n_iter_no_change,
@@ -474,7 +496,11 @@ class PseudoLabelClassifier(
         )
         guard.update(estimator, 0)
 
+        if not trusted:
+            pool.remove(np.arange(len(pool)))
         estimator = self._iterate(X, train, pool, estimator, guard, est_params)
+        if not trusted:
+            self.termination_condition_ = "untrusted"
         self.transduction_ = train.labels
         self.labeled_iter_ = train.added_at
         self.estimator_ = self._finish(
@@ -572,12 +598,42 @@ class PseudoLabelClassifier(
 
     def _select(self, labels, confidence, iteration, class_prior, quota):
         """Mask of the drawn rows whose pseudo-labels are kept."""
-        keep = confident_mask(confidence, threshold_at(self.threshold, iteration))
+        threshold = self.threshold_
+        if callable(self.threshold):
+            threshold = threshold_at(self.threshold, iteration)
+        keep = confident_mask(confidence, threshold)
         if quota:
             keep = per_class_quota_mask(
                 labels, confidence, keep, self.classes_, class_prior
             )
         return keep
+
+    def _calibrate(self, X, train, rng):
+        """Set ``threshold_``; return whether any pseudo-label can be trusted."""
+        self.threshold_ = None if callable(self.threshold) else self.threshold
+        if self.threshold != "auto":
+            return True
+        self.threshold_ = None
+        if (
+            self._refit_mode() == "partial"
+            or self.teacher is not None
+            or not hasattr(self.estimator, "predict_proba")
+        ):
+            return True
+        threshold, reason = calibrated_threshold(
+            self.estimator, X, train.labels, train.labeled_rows, rng.randint(2**31 - 1)
+        )
+        if threshold is None:
+            warnings.warn(
+                f"Pseudo-labeling skipped: {reason} on the labeled rows, so no "
+                "pseudo-label could be trusted; returning the supervised model. "
+                "Pass a threshold (or threshold=None) to pseudo-label anyway.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return False
+        self.threshold_ = threshold
+        return True
 
     def _quota(self):
         if self.per_class_quota != "auto":
@@ -701,7 +757,7 @@ class PseudoLabelClassifier(
         """The number of iterations to expect, for progress lines; or None."""
         if callable(self.sample_rate) or n_unlabeled == 0:
             return max_iter
-        if self.threshold is not None or quota:
+        if self.threshold_ is not None or callable(self.threshold) or quota:
             # Rows go back to the pool: only a cap says when the loop ends.
             return max_iter
         n_planned = math.ceil(

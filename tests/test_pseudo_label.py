@@ -70,7 +70,7 @@ class SpyClassifier(ClassifierMixin, BaseEstimator):
 def test_labeled_rows_keep_labels_and_iteration_zero(data):
     X, _, y_semi = data
     clf = PseudoLabelClassifier(
-        logreg(), sample_rate=0.1, per_class_quota=False, random_state=0
+        logreg(), sample_rate=0.1, per_class_quota=False, threshold=None, random_state=0
     )
     clf.fit(X, y_semi)
     labeled = y_semi != -1
@@ -87,7 +87,11 @@ def test_history_records_every_iteration(data):
     X, _, y_semi = data
     n_unlabeled = int(np.sum(y_semi == -1))
     clf = PseudoLabelClassifier(
-        logreg(), sample_rate=0.25, per_class_quota=False, random_state=0
+        logreg(),
+        sample_rate=0.25,
+        per_class_quota=False,
+        threshold=None,
+        random_state=0,
     )
     clf.fit(X, y_semi)
     assert [r["iteration"] for r in clf.history_] == [1, 2, 3, 4]
@@ -115,7 +119,11 @@ def test_final_model_is_trained_on_every_added_row(data):
     X, _, y_semi = data
     FIT_LOG.clear()
     clf = PseudoLabelClassifier(
-        SpyClassifier(), sample_rate=0.3, per_class_quota=False, random_state=0
+        SpyClassifier(),
+        sample_rate=0.3,
+        per_class_quota=False,
+        threshold=None,
+        random_state=0,
     )
     clf.fit(X, y_semi)
     n_labeled = int(np.sum(y_semi != -1))
@@ -245,7 +253,7 @@ def test_numpy_string_dtype_with_minus_one_string(data):
     y_u = np.where(y_semi == -1, "-1", y_semi.astype(str))
     assert y_u.dtype.kind == "U"
     clf = PseudoLabelClassifier(
-        logreg(), sample_rate=0.2, per_class_quota=False, random_state=0
+        logreg(), sample_rate=0.2, per_class_quota=False, threshold=None, random_state=0
     )
     clf.fit(X, y_u)
     assert set(clf.classes_) == {"0", "1", "2"}
@@ -290,7 +298,11 @@ def test_sample_weight_reaches_inner_estimator_with_right_length(data):
     weights = np.linspace(1, 2, X.shape[0])
     FIT_LOG.clear()
     clf = PseudoLabelClassifier(
-        SpyClassifier(), sample_rate=0.5, per_class_quota=False, random_state=0
+        SpyClassifier(),
+        sample_rate=0.5,
+        per_class_quota=False,
+        threshold=None,
+        random_state=0,
     )
     clf.fit(X, y_semi, sample_weight=weights)
     assert len(FIT_LOG) == clf.n_iter_ + 1
@@ -310,7 +322,11 @@ def test_sample_weight_with_metadata_routing(data):
     with sklearn.config_context(enable_metadata_routing=True):
         inner = SpyClassifier().set_fit_request(sample_weight=True)
         clf = PseudoLabelClassifier(
-            inner, sample_rate=0.5, per_class_quota=False, random_state=0
+            inner,
+            sample_rate=0.5,
+            per_class_quota=False,
+            threshold=None,
+            random_state=0,
         )
         clf.fit(X, y_semi, sample_weight=weights)
     assert len(FIT_LOG) == clf.n_iter_ + 1 > 1
@@ -356,7 +372,9 @@ def test_pickle_round_trip(data):
 
 def test_verbose_prints_each_iteration(data, capsys):
     X, _, y_semi = data
-    PseudoLabelClassifier(logreg(), sample_rate=0.5, verbose=1).fit(X, y_semi)
+    PseudoLabelClassifier(
+        logreg(), sample_rate=0.5, threshold=None, random_state=0, verbose=1
+    ).fit(X, y_semi)
     out = capsys.readouterr().out
     assert "iteration 1/2" in out and "iteration 2/2" in out
     assert "left in the pool" in out
@@ -546,6 +564,7 @@ def test_pseudo_weight_reaches_inner_estimator(data, pseudo_weight):
         pseudo_weight=pseudo_weight,
         sample_rate=0.5,
         per_class_quota=False,
+        threshold=None,
         random_state=0,
     ).fit(X, y_semi)
     n_labeled = int(np.sum(y_semi != -1))
@@ -581,6 +600,7 @@ def test_teacher_labels_the_pool(data):
         teacher=teacher,
         sample_rate=1.0,
         per_class_quota=False,
+        threshold=None,
         random_state=0,
     ).fit(X, y_semi)
     unlabeled = y_semi == -1
@@ -700,7 +720,7 @@ def test_guard_keeps_an_iteration_that_clearly_helps():
 def test_guard_best_iteration_and_early_stop_are_consistent(data):
     X, y, y_semi = data
     params = dict(validation_fraction=0.3, n_iter_no_change=2, sample_rate=0.1)
-    params.update(per_class_quota=False)
+    params.update(per_class_quota=False, threshold=None)
     # A teacher that labels at random never beats the supervised fit: the
     # guard stops after two iterations and keeps iteration 0.
     random_teacher = OracleTeacher(X, np.random.RandomState(1).permutation(y))

@@ -66,10 +66,12 @@ def test_average_in_a_pipeline_and_switches(data):
     # A Pipeline has no partial_fit: its refits are full, which "auto" does
     # not average; True averages the final step's coefficients.
     pipe = make_pipeline(StandardScaler(), sgd())
-    auto = PseudoLabelClassifier(pipe, random_state=0).fit(X, y_semi)
-    last = PseudoLabelClassifier(pipe, average=False, random_state=0).fit(X, y_semi)
+    auto = PseudoLabelClassifier(pipe, threshold=None, random_state=0).fit(X, y_semi)
+    last = PseudoLabelClassifier(
+        pipe, threshold=None, average=False, random_state=0
+    ).fit(X, y_semi)
     np.testing.assert_array_equal(auto.estimator_[-1].coef_, last.estimator_[-1].coef_)
-    averaged = PseudoLabelClassifier(pipe, average=True, random_state=0)
+    averaged = PseudoLabelClassifier(pipe, threshold=None, average=True, random_state=0)
     averaged.fit(X, y_semi)
     # Same draws and the same labeling model: only the returned coefficients
     # differ.
@@ -188,3 +190,29 @@ def test_pseudo_rows_cannot_outvote_the_labels_in_one_update(data):
     assert first[n_labeled:].sum() == pytest.approx(3.0 * n_labeled)
     uncapped = clone(clf).set_params(max_pseudo_ratio=None).fit(X, y_semi)
     assert uncapped.estimator_.weights_seen_[0] is None
+
+
+def test_auto_threshold_is_calibrated_for_full_refits(data):
+    X, _, y_semi = data
+    clf = PseudoLabelClassifier(LogisticRegression(), random_state=0).fit(X, y_semi)
+    assert 0 < clf.threshold_ < 1
+    kept = [r["mean_confidence"] for r in clf.history_ if r["n_added"]]
+    assert kept and min(kept) >= clf.threshold_
+    # Partial refits (and an explicit value) take no calibrated threshold.
+    assert PseudoLabelClassifier(sgd()).fit(X, y_semi).threshold_ is None
+    explicit = PseudoLabelClassifier(LogisticRegression(), threshold=0.3)
+    assert explicit.fit(X, y_semi).threshold_ == 0.3
+
+
+def test_auto_threshold_skips_pseudo_labels_it_cannot_trust(data):
+    X, y, _ = data
+    # Labels at random: no confidence level is right 80% of the time.
+    y_noise = np.full_like(y, -1)
+    y_noise[:150] = np.random.RandomState(0).randint(0, 3, 150)
+    clf = PseudoLabelClassifier(LogisticRegression(), random_state=0)
+    with pytest.warns(UserWarning, match="Pseudo-labeling skipped"):
+        clf.fit(X, y_noise)
+    assert clf.n_iter_ == 0 and clf.termination_condition_ == "untrusted"
+    assert clf.threshold_ is None
+    plain = LogisticRegression().fit(X[:150], y_noise[:150])
+    np.testing.assert_array_equal(clf.predict(X), plain.predict(X))
