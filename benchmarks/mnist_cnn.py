@@ -1,5 +1,9 @@
 """Lee (2013) online pseudo-labeling on MNIST with 1000 labels, ours vs a plain loop.
 
+One run compares, on one device, ``OnlinePseudoLabelClassifier`` with CUDA
+graphs, the same estimator eager, and the published plain PyTorch loop: wall
+time and unlabeled images/s of each, in one table and one JSON file.
+
 Protocols (``t`` counts labeled epochs, see ``OnlinePseudoLabelClassifier``):
 
 full (default)
@@ -12,26 +16,49 @@ full (default)
     For 2 CPU cores in under 15 minutes. Changes vs full: pixels also
     standardised with the MNIST mean/std; SGD with momentum 0.9 and lr 0.01;
     T1=30 supervised epochs; T2=T1+15 (alpha_f reached after 3 passes);
-    pseudo-labels kept only above probability 0.9; 12 passes. The plain loop
-    runs only T1 + 2 passes there, to measure its throughput.
+    pseudo-labels kept only above probability 0.9; 12 passes. The comparison
+    rows run only 2 passes there, to measure throughput.
 --smoke
     A few seconds on 3,000 training and 1,000 test images, to prove the
-    script runs (accuracy meaningless).
+    script runs (accuracy meaningless); what CI runs.
+
+Options
+-------
+--variants NAME [NAME ...]
+    What to run, in order: ``graphs`` and ``eager`` (ours with
+    ``cuda_graphs=True`` / ``False``), each optionally with ``+amp`` and/or
+    ``+compile`` (e.g. ``eager+amp``), and ``plain`` (the published loop, fp32
+    eager). Default: ``graphs eager plain`` on CUDA, ``eager plain`` on CPU.
+    The first variant runs the whole protocol; the others run
+    ``--compare-passes`` passes after the same warm-up.
+--compare-passes N
+    Passes of the comparison variants (default: the whole protocol in full
+    mode, 2 in --quick, 1 in --smoke). Their accuracy is then that of a
+    shorter run; their images/s is what they are for.
+--T1 N
+    Supervised warm-up epochs instead of the protocol's (T2 moves with it);
+    for throughput-only runs, where the warm-up is not what is measured.
+--seeds, --out DIR, --epochs, --device, --threads, --curve
+    Seeds (one full run each), folder of the JSON result
+    (``mnist_cnn_<protocol>.json``), pseudo-labeling passes, torch device,
+    torch CPU threads, and test accuracy after every epoch (for the plot only;
+    nothing is chosen from it).
 
 The plain loop is the published one: DataLoaders over TensorDatasets, labels
 predicted by a separate eval-mode forward pass per batch, then a train-mode
-pass. "images/s" is unlabeled images per second in the pseudo-labeling phase.
+pass. "images/s" is unlabeled images per second in the pseudo-labeling phase;
+"wall s" is the whole fit, warm-up included.
 
 Run: python benchmarks/mnist_cnn.py [--quick | --smoke] [--seeds 0 1 2]
 """
 
 import argparse
-import json
 import os
 import time
 
 import numpy as np
 import torch
+from _common import Log, add_common_options, write_json
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -45,17 +72,19 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 PROTOCOLS = {
     "full": dict(
         T1=100, T2=700, alpha_f=3.0, epochs=150, lr=0.1, momentum=0.0,
-        threshold=None, standardize=False, plain_epochs=None,
+        threshold=None, standardize=False, compare_passes=None,
     ),
     "quick": dict(
         T1=30, T2=45, alpha_f=3.0, epochs=12, lr=0.01, momentum=0.9,
-        threshold=0.9, standardize=True, plain_epochs=2,
+        threshold=0.9, standardize=True, compare_passes=2,
     ),
     "smoke": dict(
         T1=3, T2=5, alpha_f=3.0, epochs=2, lr=0.1, momentum=0.0,
-        threshold=None, standardize=False, plain_epochs=1,
+        threshold=None, standardize=False, compare_passes=1,
     ),
 }  # fmt: skip
+OURS = {"graphs", "eager"}
+OPTIONS = {"amp", "compile"}
 
 
 def load_data(protocol, seed, smoke):
@@ -74,56 +103,90 @@ def load_data(protocol, seed, smoke):
     return scale(X), y_semi, scale(X_test), y_test
 
 
-def run_ours(protocol, data, seed, device, amp, compile_, curve=False):
+def parse_variant(name):
+    """``"graphs+amp"`` -> ("graphs", {"amp"}); errors name the choices."""
+    kind, *options = name.split("+")
+    if (
+        kind not in OURS | {"plain"}
+        or not set(options) <= OPTIONS
+        or (kind == "plain" and options)
+    ):
+        raise SystemExit(
+            f"unknown variant {name!r}: use graphs or eager, optionally with "
+            "+amp and/or +compile, or plain."
+        )
+    return kind, set(options)
+
+
+def run_ours(protocol, data, seed, device, variant, passes, log, curve=False):
     X, y_semi, X_test, y_test = data
+    kind, options = parse_variant(variant)
     params = dict(
         module=ReferenceCNN,
         lr=protocol["lr"],
         optimizer_params={"momentum": protocol["momentum"]},
-        max_epochs=protocol["epochs"],
+        max_epochs=passes,
         T1=protocol["T1"],
         T2=protocol["T2"],
         alpha_f=protocol["alpha_f"],
         threshold=protocol["threshold"],
         device=device,
-        amp=amp,
-        compile=compile_,
+        amp="amp" in options,
+        compile="compile" in options,
+        cuda_graphs=kind == "graphs",
         random_state=seed,
     )
+    compile_time = 0.0
+    if params["compile"]:
+        # Compile every shape the fit meets (the labeled and unlabeled steps,
+        # the eval-mode labeling pass) before any clock starts: a one-pass fit
+        # on the labeled rows and 1024 unlabeled ones. Compiled code is reused
+        # by the fits below.
+        start = time.perf_counter()
+        rows = (y_semi != -1) | (np.cumsum(y_semi == -1) <= 1024)
+        short = {**params, "T1": 1, "T2": 1, "max_epochs": 1, "drift_check": None}
+        OnlinePseudoLabelClassifier(**short).fit(X[rows], y_semi[rows])
+        compile_time = time.perf_counter() - start
+        log(f"{variant}: compiled in {compile_time:.1f}s")
     # The warm-up alone (max_epochs=0) gives the supervised baseline; with the
     # same seed it is exactly the first T1 epochs of the full fit below on CPU.
-    # It also pays for starting CUDA, so the timed fit below does not.
+    # It also pays for starting CUDA (and compiling), so the timed fit below
+    # does not; that fit's own capture and warm-up steps are in its wall time.
     start = time.perf_counter()
     warm = OnlinePseudoLabelClassifier(**{**params, "max_epochs": 0}).fit(X, y_semi)
-    warmup_time = time.perf_counter() - start
-    baseline = warm.score(X_test, y_test)
-    print(
-        f"  ours: supervised warm-up {baseline:.2%} in {warmup_time:.1f}s", flush=True
+    log(
+        f"{variant}: supervised warm-up {warm.score(X_test, y_test):.2%} "
+        f"in {time.perf_counter() - start:.1f}s"
     )
+    clf = OnlinePseudoLabelClassifier(**params)
     start = time.perf_counter()
-    clf = OnlinePseudoLabelClassifier(**params, verbose=1)
-    # --curve records test accuracy after every epoch, for the plot only: no
-    # setting is chosen from it. It adds one 10,000-image eval pass per epoch
-    # to the wall time.
     clf.fit(X, y_semi, eval_set=(X_test, y_test) if curve else None)
     wall = time.perf_counter() - start
-    accuracy = clf.score(X_test, y_test)
-    n_unlabeled = int(np.sum(y_semi == -1))
-    # Training time of the pseudo-label passes, as the estimator timed them
-    # (evaluation on the --curve test set excluded).
-    pseudo_time = sum(h["time"] for h in clf.history_ if h["phase"] == "pseudo")
+    history = clf.history_
+    # Training time of the passes as the estimator timed them (evaluation
+    # excluded), and of the warm-up epochs.
+    pseudo_time = sum(h["fit_time"] for h in history if h["phase"] == "pseudo")
+    warmup_time = sum(h["fit_time"] for h in history if h["phase"] == "supervised")
     result = dict(
-        supervised=baseline,
-        pseudo=accuracy,
+        variant=variant,
+        passes=passes,
+        supervised=warm.score(X_test, y_test),
+        pseudo=clf.score(X_test, y_test),
         wall=wall,
-        images_per_s=n_unlabeled * protocol["epochs"] / max(pseudo_time, 1e-9),
+        warmup_fit_time=warmup_time,
+        pseudo_fit_time=pseudo_time,
+        compile_time=compile_time,
+        images_per_s=int(np.sum(y_semi == -1)) * passes / max(pseudo_time, 1e-9),
+        cuda_graphs_used=clf.cuda_graphs_,
+        drift_restored=clf.drift_restored_,
+        final_labeled_score=history[-1]["labeled_score"],
     )
     if curve:
-        result["test_accuracy_per_epoch"] = [h["val_accuracy"] for h in clf.history_]
+        result["test_accuracy_per_epoch"] = [h["validation_score"] for h in history]
     return result
 
 
-def run_plain(protocol, data, seed, device, epochs):
+def run_plain(protocol, data, seed, device, passes, log):
     """The published loop, as written there (DataLoader, separate label pass)."""
     X, y_semi, X_test, y_test = data
     torch.manual_seed(seed)
@@ -167,10 +230,10 @@ def run_plain(protocol, data, seed, device, epochs):
         labeled_epoch()
     warmup_time = clock() - start
     baseline = evaluate()
-    print(f"  plain: supervised {baseline:.2%} in {warmup_time:.1f}s", flush=True)
+    log(f"plain: supervised {baseline:.2%} in {warmup_time:.1f}s")
     step = protocol["T1"]
     start_pseudo = clock()
-    for epoch in range(epochs):
+    for _ in range(passes):
         model.train()
         for batch_idx, (x_unlabeled,) in enumerate(unlabeled_loader):
             x_unlabeled = x_unlabeled.to(device)
@@ -189,128 +252,124 @@ def run_plain(protocol, data, seed, device, epochs):
             if batch_idx % 50 == 0:
                 labeled_epoch()
                 step += 1
-        print(f"  plain: pass {epoch + 1}/{epochs} t={step}", flush=True)
     pseudo_time = clock() - start_pseudo
     return dict(
+        variant="plain",
+        passes=passes,
         supervised=baseline,
         pseudo=evaluate(),
         wall=clock() - start,
-        images_per_s=int((~labeled).sum()) * epochs / max(pseudo_time, 1e-9),
+        warmup_fit_time=warmup_time,
+        pseudo_fit_time=pseudo_time,
+        images_per_s=int((~labeled).sum()) * passes / max(pseudo_time, 1e-9),
     )
 
 
-def summarize(runs, key):
-    values = np.array([r[key] for r in runs], dtype=float)
-    return values.mean(), values.std()
+def print_table(name, device, seeds, n_labeled, variants, runs):
+    print()
+    print(f"MNIST, {n_labeled} labels, protocol {name}, device {device}, seeds {seeds}")
+    header = (
+        f"{'variant':22} {'passes':>6} {'supervised %':>14} {'pseudo-label %':>16} "
+        f"{'wall s':>8} {'images/s':>9} {'vs plain':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    print(
+        f"{'published (Lee 2013)':22} {150:>6} {PUBLISHED['supervised']:>14.2f} "
+        f"{PUBLISHED['pseudo']:>16.2f}"
+    )
+    speed = {v: np.mean([r["images_per_s"] for r in runs[v]]) for v in variants}
+    for variant in variants:
+        rows = runs[variant]
+        sup = 100 * np.array([r["supervised"] for r in rows])
+        acc = 100 * np.array([r["pseudo"] for r in rows])
+        ratio = f"{speed[variant] / speed['plain']:.2f}" if "plain" in speed else ""
+        print(
+            f"{variant:22} {rows[0]['passes']:>6} "
+            f"{sup.mean():>8.2f} +-{sup.std():4.2f} "
+            f"{acc.mean():>10.2f} +-{acc.std():4.2f} "
+            f"{np.mean([r['wall'] for r in rows]):>8.1f} {speed[variant]:>9.0f} "
+            f"{ratio:>8}"
+        )
+    return {v: speed[v] / speed["plain"] for v in variants} if "plain" in speed else {}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="CPU protocol, < 15 min")
-    mode.add_argument("--smoke", action="store_true", help="tiny run for CI")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    add_common_options(
+        parser, quick_help="CPU protocol, < 15 min on 2 cores", seeds=(0,)
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--epochs", type=int, help="pseudo-labeling passes")
+    parser.add_argument("--variants", nargs="+", metavar="NAME")
+    parser.add_argument("--compare-passes", type=int, metavar="N")
+    parser.add_argument("--T1", type=int, metavar="N", help="warm-up epochs")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--amp", action="store_true", help="bfloat16 on CUDA")
-    parser.add_argument("--compile", action="store_true", help="torch.compile on CUDA")
-    parser.add_argument(
-        "--plain",
-        choices=["auto", "full", "none"],
-        default="auto",
-        help="plain loop: the whole protocol (full), none, or the protocol's "
-        "default (throughput-only passes in --quick and --smoke)",
-    )
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--json", help="write the results to this path")
-    parser.add_argument(
-        "--curve",
-        action="store_true",
-        help="record test accuracy after every epoch (printed, and kept in --json)",
-    )
-    args = parser.parse_args()
+    parser.add_argument("--curve", action="store_true", help="test accuracy per epoch")
+    args = parser.parse_args(argv)
+    if args.quick and args.smoke:
+        parser.error("--quick and --smoke exclude each other")
 
     name = "quick" if args.quick else "smoke" if args.smoke else "full"
     protocol = dict(PROTOCOLS[name])
     if args.epochs is not None:
         protocol["epochs"] = args.epochs
-    plain_epochs = protocol["epochs"]
-    if args.plain == "auto" and protocol["plain_epochs"] is not None:
-        plain_epochs = min(protocol["plain_epochs"], protocol["epochs"])
+    if args.T1 is not None:
+        protocol["T2"] += args.T1 - protocol["T1"]
+        protocol["T1"] = args.T1
+    compare = args.compare_passes or protocol["compare_passes"] or protocol["epochs"]
+    compare = min(compare, protocol["epochs"])
     torch.set_num_threads(args.threads)
-    device = (
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if args.device == "auto" else args.device)
-    )
-    print(f"protocol {name}: {protocol}; device {device}; threads {args.threads}")
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    cuda = torch.device(device).type == "cuda"
+    variants = args.variants or (["graphs"] if cuda else []) + ["eager", "plain"]
+    for variant in variants:
+        parse_variant(variant)
+    if not cuda and any(v.startswith("graphs") for v in variants):
+        parser.error("the graphs variants need a CUDA device")
+    log = Log()
+    log(f"protocol {name}: {protocol}; device {device}; threads {args.threads}")
 
-    ours, plain = [], []
+    runs = {v: [] for v in variants}
     for seed in args.seeds:
-        print(f"seed {seed}: loading MNIST", flush=True)
+        log(f"seed {seed}: loading MNIST")
         data = load_data(protocol, seed, args.smoke)
-        ours.append(
-            run_ours(protocol, data, seed, device, args.amp, args.compile, args.curve)
-        )
-        shown = {k: v for k, v in ours[-1].items() if k != "test_accuracy_per_epoch"}
-        print(f"  ours: {shown}", flush=True)
-        if args.plain != "none":
-            plain.append(run_plain(protocol, data, seed, device, plain_epochs))
-            print(f"  plain: {plain[-1]}", flush=True)
+        for i, variant in enumerate(variants):
+            passes = protocol["epochs"] if i == 0 else compare
+            if variant == "plain":
+                result = run_plain(protocol, data, seed, device, passes, log)
+            else:
+                curve = args.curve and i == 0
+                result = run_ours(
+                    protocol, data, seed, device, variant, passes, log, curve
+                )
+            shown = {k: v for k, v in result.items() if k != "test_accuracy_per_epoch"}
+            log(f"seed {seed} {variant}: {shown}")
+            runs[variant].append(result)
 
-    rows = [("ours (OnlinePseudoLabelClassifier)", ours, protocol["epochs"])]
-    if plain:
-        rows.append(("plain PyTorch loop (published)", plain, plain_epochs))
-    print()
     n_labeled = 100 if args.smoke else 1000
-    print(
-        f"MNIST, {n_labeled} labels, protocol {name}, device {device}, "
-        f"seeds {args.seeds}"
+    ratios = print_table(name, device, args.seeds, n_labeled, variants, runs)
+    gpu = torch.cuda.get_device_name(device) if cuda else None
+    path = write_json(
+        args.out,
+        f"mnist_cnn_{name}",
+        dict(
+            protocol=name,
+            settings=protocol,
+            device=device,
+            gpu=gpu,
+            torch=torch.__version__,
+            threads=args.threads,
+            seeds=args.seeds,
+            runs=runs,
+            images_per_s_vs_plain=ratios,
+            published=PUBLISHED,
+        ),
     )
-    header = (
-        f"{'method':36} {'passes':>6} {'supervised %':>14} {'pseudo-label %':>16} "
-        f"{'wall s':>8} {'images/s':>9} {'ours/plain':>10}"
-    )
-    print(header)
-    print("-" * len(header))
-    print(
-        f"{'published (Lee 2013 loop)':36} {150:>6} {PUBLISHED['supervised']:>14.2f} "
-        f"{PUBLISHED['pseudo']:>16.2f} {'':>8} {'':>9} {'':>10}"
-    )
-    ratio = None
-    if plain:
-        ratio = summarize(ours, "images_per_s")[0] / summarize(plain, "images_per_s")[0]
-    for label, runs, passes in rows:
-        sup, sup_sd = summarize(runs, "supervised")
-        acc, acc_sd = summarize(runs, "pseudo")
-        wall = summarize(runs, "wall")[0]
-        speed = summarize(runs, "images_per_s")[0]
-        shown = f"{ratio:.2f}" if ratio is not None and runs is ours else ""
-        print(
-            f"{label:36} {passes:>6} {100 * sup:>8.2f} +-{100 * sup_sd:4.2f} "
-            f"{100 * acc:>10.2f} +-{100 * acc_sd:4.2f} {wall:>8.1f} {speed:>9.0f} "
-            f"{shown:>10}"
-        )
-    if plain and (args.amp or args.compile):
-        print("ours ran with --amp/--compile; the plain loop in float32, eager.")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                dict(
-                    protocol=name,
-                    settings=protocol,
-                    device=device,
-                    seeds=args.seeds,
-                    ours=ours,
-                    plain=plain,
-                    plain_passes=plain_epochs,
-                    ratio_images_per_s=ratio,
-                    published=PUBLISHED,
-                ),
-                f,
-                indent=2,
-                default=float,
-            )
+    log(f"wrote {path}")
 
 
 if __name__ == "__main__":

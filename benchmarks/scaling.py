@@ -5,11 +5,20 @@ classes, float64, ``random_state=0``): ``--n-labeled`` labeled rows (1000), an
 unlabeled pool of each size in ``--sizes`` (10^4, 10^5, 10^6 rows) and
 ``--n-test`` held-out test rows (10,000).
 
-* ours: ``PseudoLabelClassifier(SGDClassifier(loss="log_loss", random_state=0),
-  sample_rate=0.04, random_state=0)`` with its default ``refit="auto"``, which
-  is ``"partial"`` for SGDClassifier: 25 iterations, each labeling a batch of 4%
-  of the pool in chunks of ``chunk_size=10_000`` rows and calling
-  ``partial_fit`` on the labeled rows plus the batch.
+* supervised: ``SGDClassifier(loss="log_loss", random_state=0)`` fitted on the
+  labeled rows only, the baseline every pseudo-labeling column should not fall
+  below.
+* published: ``PseudoLabelClassifier(SGDClassifier(loss="log_loss",
+  random_state=0), sample_rate=0.04, random_state=0)`` with every safety
+  mechanism off (``_common.PUBLISHED_SETTINGS``), the published loop, with
+  ``refit="auto"``, which is ``"partial"`` for SGDClassifier: 25 iterations,
+  each labeling a batch of 4% of the pool in chunks of ``chunk_size=10_000``
+  rows and calling ``partial_fit`` on the labeled rows plus the batch.
+* defaults: ``PseudoLabelClassifier(SGDClassifier(loss="log_loss",
+  random_state=0), random_state=0)``: only the estimator given, whatever the
+  library's defaults are.
+* guard: the published settings with ``validation_fraction=0.1`` (100 of the
+  labeled rows held out to pick the best iteration).
 * ST: scikit-learn's ``SelfTrainingClassifier(SGDClassifier(loss="log_loss",
   random_state=0), threshold=0.75)`` with its other defaults
   (``criterion="threshold"``, ``max_iter=10``): each iteration predicts the
@@ -34,11 +43,12 @@ nor an earlier measurement leaves memory behind:
   took longer than ``--trace-max-seconds``.
 * accuracy on the held-out test rows, outside both measurements.
 
-The table gives both methods per size, "ours/ST" (time and memory ratios of the
-same run) and the empirical scaling exponent of time: the slope of log(time)
-against log(pool size) between consecutive sizes (1 is linear). The targets:
-our exponent no larger than 1 and our memory beyond the data under 1 GiB at
-10^6 rows. JSON and a log-log PNG go to ``--out``.
+The table gives every method per size, "x/ST" (time and memory ratios of the
+same run, for published and defaults) and the empirical scaling exponent of
+time: the slope of log(time) against log(pool size) between consecutive sizes
+(1 is linear). The targets: an exponent no larger than 1 and memory beyond the
+data under 1 GiB at 10^6 rows, for the published settings and the defaults.
+JSON and a log-log PNG go to ``--out``.
 
 SelfTrainingClassifier's cost grows with the pool times the number of SGD epochs
 to convergence; at 10^6 rows it runs for far longer than the rest of the
@@ -47,8 +57,13 @@ says so; ``--timeout`` stops any single measurement and reports it as
 timed out (a lower bound, not a time).
 
 Run ``python benchmarks/scaling.py`` (``--st-max-pool 100000`` for a run of about
-ten minutes on 2 cores), or ``--quick`` (pools of 3,000 to 30,000 rows, about
-half a minute).
+ten minutes on 2 cores), or ``--quick`` for CI (pools of 1,000 to 10,000 rows,
+2,000 test rows, ST up to 3,000 rows; about a minute).
+
+Options: ``--sizes N ...``, ``--n-labeled N``, ``--n-test N``,
+``--st-max-pool N``, ``--timeout S``, ``--trace-max-seconds S``, ``--quick``,
+``--out DIR`` (JSON and PNG, default ``benchmarks/results``). The data are
+seeded (``random_state=0``), so there is no ``--seeds``.
 """
 
 import argparse
@@ -65,7 +80,19 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("ours", "ST")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    PUBLISHED_SETTINGS,
+    Log,
+    add_common_options,
+    save_plot,
+    write_json,
+)
+
+METHODS = ("supervised", "published", "defaults", "guard", "ST")
+# Methods whose time and memory are compared with ST's and checked against the
+# targets.
+OURS = ("published", "defaults")
 MiB = 2**20
 
 
@@ -73,13 +100,18 @@ def _make_estimator(method):
     from sklearn.linear_model import SGDClassifier
 
     sgd = SGDClassifier(loss="log_loss", random_state=0)
-    if method == "ours":
-        from pseudo_sklearn import PseudoLabelClassifier
+    if method == "supervised":
+        return sgd
+    if method == "ST":
+        from sklearn.semi_supervised import SelfTrainingClassifier
 
-        return PseudoLabelClassifier(sgd, sample_rate=0.04, random_state=0)
-    from sklearn.semi_supervised import SelfTrainingClassifier
+        return SelfTrainingClassifier(sgd, threshold=0.75)
+    from pseudo_sklearn import PseudoLabelClassifier
 
-    return SelfTrainingClassifier(sgd, threshold=0.75)
+    if method == "defaults":
+        return PseudoLabelClassifier(sgd, random_state=0)
+    guard = {"validation_fraction": 0.1} if method == "guard" else {}
+    return PseudoLabelClassifier(sgd, random_state=0, **guard, **PUBLISHED_SETTINGS)
 
 
 def _current_rss():
@@ -125,6 +157,8 @@ def measure(method, data_dir, trace_max_seconds):
     warnings.simplefilter("ignore", ConvergenceWarning)
     data = {name: np.load(Path(data_dir) / f"{name}.npy") for name in "XyTt"}
     X, y, X_test, y_test = data["X"], data["y"], data["T"], data["t"]
+    if method == "supervised":
+        X, y = X[y != -1], y[y != -1]
     gc.collect()
 
     # A first fit on a small slice loads the modules that fitting imports
@@ -135,9 +169,12 @@ def measure(method, data_dir, trace_max_seconds):
     _reset_peak_rss()
     rss_before = _current_rss() or _peak_rss()
     model = _make_estimator(method)
-    start = time.perf_counter()
-    model.fit(X, y)
-    fit_time = time.perf_counter() - start
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        model.fit(X, y)
+        fit_time = time.perf_counter() - start
     rss_extra = max(0, _peak_rss() - rss_before)
     accuracy = float(np.mean(model.predict(X_test) == y_test))
     result = {
@@ -145,10 +182,15 @@ def measure(method, data_dir, trace_max_seconds):
         "rss_extra": rss_extra,
         "accuracy": accuracy,
         "n_iter": int(model.n_iter_),
-        "termination": model.termination_condition_,
-        "n_pseudo_labeled": int(np.sum((model.transduction_ != -1) & (y == -1))),
+        "termination": getattr(model, "termination_condition_", "supervised"),
+        "n_pseudo_labeled": 0,
         "trace_extra": None,
+        # Warnings are how the defaults say that they rolled back.
+        "warnings": sorted({str(w.message) for w in caught}),
     }
+    if hasattr(model, "transduction_"):
+        pseudo = (model.transduction_ != -1) & (y == -1)
+        result["n_pseudo_labeled"] = int(np.sum(pseudo))
     del model
     gc.collect()
 
@@ -229,11 +271,22 @@ def _mib(value):
     return "-" if value is None else f"{value / MiB:.0f}"
 
 
+def _vs_supervised(row, method):
+    """Accuracy minus the supervised fit's on the same data, in points."""
+    sup = row.get("supervised", {})
+    if method == "supervised" or sup.get("status") != "ok":
+        return "-"
+    return f"{100 * (row[method]['accuracy'] - sup['accuracy']):+.1f}"
+
+
 def print_table(rows):
+    # The supervised fit does not see the pool: no exponent for it.
     slopes = {method: _exponents(rows, method) for method in METHODS}
+    slopes["supervised"] = {}
     header = (
-        f"{'pool':>9} | {'method':<6} | {'fit s':>8} | {'exp':>5} | "
-        f"{'trace MiB':>9} | {'RSS MiB':>8} | {'iters':>5} | {'acc':>6} | note"
+        f"{'pool':>9} | {'method':<10} | {'fit s':>8} | {'exp':>5} | "
+        f"{'trace MiB':>9} | {'RSS MiB':>8} | {'iters':>5} | {'acc':>6} | "
+        f"{'vs sup':>6} | note"
     )
     print("\nScaling with the unlabeled pool (memory is beyond the data)")
     print(header)
@@ -243,81 +296,106 @@ def print_table(rows):
             result = row[method]
             if result.get("status") != "ok":
                 print(
-                    f"{row['n_pool']:>9} | {method:<6} | {'-':>8} | {'-':>5} | "
-                    f"{'-':>9} | {'-':>8} | {'-':>5} | {'-':>6} | {result['status']}"
+                    f"{row['n_pool']:>9} | {method:<10} | {'-':>8} | {'-':>5} | "
+                    f"{'-':>9} | {'-':>8} | {'-':>5} | {'-':>6} | {'-':>6} | "
+                    f"{result['status']}"
                 )
                 continue
             slope = slopes[method].get(row["n_pool"])
             print(
-                f"{row['n_pool']:>9} | {method:<6} | {result['fit_time']:>8.2f} | "
+                f"{row['n_pool']:>9} | {method:<10} | {result['fit_time']:>8.2f} | "
                 f"{'-' if slope is None else f'{slope:.2f}':>5} | "
                 f"{_mib(result['trace_extra']):>9} | {_mib(result['rss_extra']):>8} | "
                 f"{result['n_iter']:>5} | {result['accuracy']:>6.3f} | "
-                f"{result['termination']}"
+                f"{_vs_supervised(row, method):>6} | {result['termination']}"
             )
-        ours, st = row["ours"], row["ST"]
-        if ours.get("status") == "ok" and st.get("status") == "ok":
-            mem = "-"
-            if ours["trace_extra"] and st["trace_extra"]:
-                mem = f"{ours['trace_extra'] / st['trace_extra']:.3f}"
-            print(
-                f"{'':>9} | ours/ST: time {ours['fit_time'] / st['fit_time']:.3f}, "
-                f"traced memory {mem}"
-            )
+        st = row["ST"]
+        for method in OURS:
+            ours = row[method]
+            if ours.get("status") == "ok" and st.get("status") == "ok":
+                mem = "-"
+                if ours["trace_extra"] and st["trace_extra"]:
+                    mem = f"{ours['trace_extra'] / st['trace_extra']:.3f}"
+                print(
+                    f"{'':>9} | {method}/ST: time "
+                    f"{ours['fit_time'] / st['fit_time']:.3f}, traced memory {mem}"
+                )
     print(f"(data X of the largest pool: {rows[-1]['data_mib']:.0f} MiB)")
-
-    ours_slopes = list(slopes["ours"].values())
-    if ours_slopes:
-        print(
-            "target, time no faster than linear: ours' exponents "
-            + ", ".join(f"{s:.2f}" for s in ours_slopes)
-        )
-    last = rows[-1]["ours"]
-    if last.get("status") == "ok":
-        extra = last["trace_extra"] if last["trace_extra"] is not None else 0
-        extra = max(extra, last["rss_extra"])
-        verdict = "met" if extra < 2**30 else "MISSED"
-        print(
-            f"target, memory beyond the data < 1 GiB at {rows[-1]['n_pool']} rows: "
-            f"{verdict} ({extra / MiB:.0f} MiB, the larger of traced and RSS)"
-        )
+    print_targets(rows, slopes)
 
 
-def plot(rows, path):
-    import matplotlib
+def print_targets(rows, slopes):
+    """Linear time and memory under 1 GiB, for the published settings and defaults."""
+    for method in OURS:
+        if slopes[method]:
+            print(
+                f"target, time no faster than linear, {method}: exponents "
+                + ", ".join(f"{s:.2f}" for s in slopes[method].values())
+            )
+        last = rows[-1][method]
+        if last.get("status") == "ok":
+            extra = last["trace_extra"] if last["trace_extra"] is not None else 0
+            extra = max(extra, last["rss_extra"])
+            verdict = "met" if extra < 2**30 else "MISSED"
+            print(
+                f"target, memory beyond the data < 1 GiB at {rows[-1]['n_pool']} "
+                f"rows, {method}: {verdict} ({extra / MiB:.0f} MiB, the larger of "
+                "traced and RSS)"
+            )
+    for row in rows:
+        for method in OURS:
+            for message in row[method].get("warnings", []):
+                print(f"pool {row['n_pool']}, {method} warned: {message}")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for method, marker, color in zip(METHODS, "os", ["C0", "C1"], strict=True):
-        done = [row for row in rows if row[method].get("status") == "ok"]
-        sizes = [row["n_pool"] for row in done]
-        ax_time.loglog(
-            sizes,
-            [row[method]["fit_time"] for row in done],
-            marker=marker,
-            color=color,
-            label=method,
-        )
-        traced = [row for row in done if row[method]["trace_extra"]]
-        ax_mem.loglog(
-            [row["n_pool"] for row in traced],
-            [row[method]["trace_extra"] / MiB for row in traced],
-            marker=marker,
-            color=color,
-            label=f"{method} (tracemalloc)",
-        )
-        ax_mem.loglog(
-            sizes,
-            [max(row[method]["rss_extra"], MiB) / MiB for row in done],
-            marker=marker,
-            color=color,
-            linestyle=":",
-            label=f"{method} (RSS)",
-        )
+def draw(rows):
+    """A figure drawer for save_plot: time and memory against the pool size."""
+    styles = {
+        "published": ("o", "C0"),
+        "defaults": ("s", "C1"),
+        "guard": ("d", "C2"),
+        "ST": ("^", "C3"),
+    }
+
+    def draw_figure(plt):
+        fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for method, (marker, color) in styles.items():
+            done = [row for row in rows if row[method].get("status") == "ok"]
+            sizes = [row["n_pool"] for row in done]
+            ax_time.loglog(
+                sizes,
+                [row[method]["fit_time"] for row in done],
+                marker=marker,
+                color=color,
+                label=method,
+            )
+            traced = [row for row in done if row[method]["trace_extra"]]
+            ax_mem.loglog(
+                [row["n_pool"] for row in traced],
+                [row[method]["trace_extra"] / MiB for row in traced],
+                marker=marker,
+                color=color,
+                label=f"{method} (tracemalloc)",
+            )
+            ax_mem.loglog(
+                sizes,
+                [max(row[method]["rss_extra"], MiB) / MiB for row in done],
+                marker=marker,
+                color=color,
+                linestyle=":",
+                label=f"{method} (RSS)",
+            )
+        _decorate(rows, ax_time, ax_mem)
+        fig.suptitle("Pseudo-labeling vs SelfTrainingClassifier, 50 features")
+        fig.tight_layout()
+        return fig
+
+    return draw_figure
+
+
+def _decorate(rows, ax_time, ax_mem):
     sizes = [row["n_pool"] for row in rows]
-    first = rows[0]["ours"]
+    first = rows[0]["published"]
     if first.get("status") == "ok":
         ax_time.loglog(
             sizes,
@@ -331,21 +409,19 @@ def plot(rows, path):
     ax_mem.set(xlabel="unlabeled pool (rows)", ylabel="peak memory beyond data (MiB)")
     for ax in (ax_time, ax_mem):
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("Pseudo-labeling vs SelfTrainingClassifier, 50 features")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+        ax.legend(fontsize=7)
 
 
-def main():
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000]
+    add_common_options(
+        parser,
+        quick_help="pools of 1,000, 3,000, 10,000 rows, 2,000 test rows; ST up to "
+        "3,000 unless --st-max-pool",
+        seeds=None,
     )
     parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="pools of 1,000, 3,000, 10,000 rows; ST up to 3,000 unless --st-max-pool",
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000]
     )
     parser.add_argument("--n-labeled", type=int, default=1000)
     parser.add_argument("--n-test", type=int, default=10_000)
@@ -364,66 +440,58 @@ def main():
         default=300,
         help="skip the tracemalloc fit when the timed fit took longer",
     )
-    parser.add_argument("--out", default="benchmarks/results", help="JSON+PNG folder")
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-
-    if args.measure:
-        method, data_dir = args.measure
-        print(json.dumps(measure(method, data_dir, args.trace_max_seconds)))
-        return
+    args = parser.parse_args(argv)
     if args.quick:
         args.sizes = [1_000, 3_000, 10_000]
         args.n_test = 2_000
         if args.st_max_pool is None:
             args.st_max_pool = 3_000
+    return args
 
-    t0 = time.perf_counter()
 
-    def log(message):
-        print(f"[{time.perf_counter() - t0:7.1f}s] {message}", flush=True)
+def measure_pool(n_pool, args, log):
+    """Every method on one pool size, each in a fresh subprocess."""
+    with tempfile.TemporaryDirectory(prefix="pseudo_scaling_") as data_dir:
+        data_bytes = make_data(n_pool, args.n_labeled, args.n_test, data_dir)
+        log(f"pool {n_pool}: data ready ({data_bytes / MiB:.0f} MiB)")
+        row = {"n_pool": n_pool, "data_mib": data_bytes / MiB}
+        for method in METHODS:
+            if (
+                method == "ST"
+                and args.st_max_pool is not None
+                and n_pool > args.st_max_pool
+            ):
+                row[method] = {"status": f"not run (--st-max-pool {args.st_max_pool})"}
+                log(f"pool {n_pool}: {method} {row[method]['status']}")
+                continue
+            row[method] = result = run_one(method, data_dir, args)
+            if result["status"] == "ok":
+                log(
+                    f"pool {n_pool}: {method} fit {result['fit_time']:.2f} s, "
+                    f"beyond data {_mib(result['trace_extra'])} MiB traced, "
+                    f"{_mib(result['rss_extra'])} MiB RSS, "
+                    f"accuracy {result['accuracy']:.3f}"
+                )
+            else:
+                log(f"pool {n_pool}: {method} {result['status']}")
+    return row
 
-    rows = []
-    for n_pool in sorted(args.sizes):
-        with tempfile.TemporaryDirectory(prefix="pseudo_scaling_") as data_dir:
-            data_bytes = make_data(n_pool, args.n_labeled, args.n_test, data_dir)
-            log(f"pool {n_pool}: data ready ({data_bytes / MiB:.0f} MiB)")
-            row = {"n_pool": n_pool, "data_mib": data_bytes / MiB}
-            for method in METHODS:
-                if (
-                    method == "ST"
-                    and args.st_max_pool is not None
-                    and n_pool > args.st_max_pool
-                ):
-                    row[method] = {
-                        "status": f"not run (--st-max-pool {args.st_max_pool})"
-                    }
-                    log(f"pool {n_pool}: {method} {row[method]['status']}")
-                    continue
-                row[method] = result = run_one(method, data_dir, args)
-                if result["status"] == "ok":
-                    log(
-                        f"pool {n_pool}: {method} fit {result['fit_time']:.2f} s, "
-                        f"beyond data {_mib(result['trace_extra'])} MiB traced, "
-                        f"{_mib(result['rss_extra'])} MiB RSS, "
-                        f"accuracy {result['accuracy']:.3f}"
-                    )
-                else:
-                    log(f"pool {n_pool}: {method} {result['status']}")
-            rows.append(row)
 
+def main(argv=None):
+    args = parse_args(argv)
+    if args.measure:
+        method, data_dir = args.measure
+        print(json.dumps(measure(method, data_dir, args.trace_max_seconds)))
+        return None
+    log = Log()
+    rows = [measure_pool(n_pool, args, log) for n_pool in sorted(args.sizes)]
     print_table(rows)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     name = "scaling_quick" if args.quick else "scaling"
-    with open(out / f"{name}.json", "w") as f:
-        json.dump({"args": vars(args), "rows": rows}, f, indent=1)
-    try:
-        plot(rows, out / f"{name}.png")
-    except ImportError:
-        print("matplotlib is missing (pip install 'pseudo-sklearn[bench]'): no plot")
-    else:
-        print(f"wrote {out / name}.json and .png")
+    path = write_json(args.out, name, {"args": vars(args), "rows": rows})
+    png = save_plot(draw(rows), Path(args.out) / f"{name}.png")
+    log(f"done; wrote {path}" + (f" and {png}" if png else ""))
+    return rows
 
 
 if __name__ == "__main__":

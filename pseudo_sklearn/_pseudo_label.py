@@ -200,7 +200,9 @@ class PseudoLabelClassifier(
         standard errors of the difference when larger). If the final model has
         drifted, ``"restore"`` returns the supervised fit instead and warns,
         ``"warn"`` only warns, ``None`` does neither. With
-        ``validation_fraction`` the guard decides instead.
+        ``validation_fraction`` the guard decides instead, and with a
+        ``teacher`` the check is recorded only: a student of a better teacher
+        fits its few labeled rows less closely and still generalises better.
 
     chunk_size : int, default=10_000
         Batches are labeled in chunks of at most this many rows, so the memory
@@ -571,7 +573,10 @@ class PseudoLabelClassifier(
                 break
         self.labeled_scores_ = np.asarray(monitor.labeled_scores)
         self.drift_restored_ = False
-        if self.n_iter_ and monitor.drifted and not guard.active:
+        # A student of a better teacher fits its few labeled rows less closely
+        # and generalises better: there the check records but does not act.
+        acts = not guard.active and self.teacher is None
+        if self.n_iter_ and monitor.drifted and acts:
             model = self._on_drift(model, supervised)
         return model
 
