@@ -8,7 +8,7 @@ from .utils._compat import _safe_indexing
 
 # The pseudo-labels kept must be right at least this often, judged on the
 # labeled rows' out-of-fold predictions.
-PRECISION = 0.8
+PRECISION = 0.9
 _MAX_FOLDS = 3
 
 
@@ -18,7 +18,7 @@ def calibrated_threshold(estimator, X, y, rows, random_state):
     ``estimator`` is cross-validated on the labeled ``rows`` (up to 3
     stratified folds). Sorting those rows by their out-of-fold confidence (the
     highest ``predict_proba``), the threshold is the lowest confidence at which
-    the rows at or above it are still right at least 80% of the time.
+    the rows at or above it are still right at least 90% of the time.
 
     Returns
     -------

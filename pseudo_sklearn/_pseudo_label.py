@@ -100,7 +100,7 @@ class PseudoLabelClassifier(
         or warm (a model refitted from scratch on its own labels memorises
         them, errors included): the estimator is cross-validated on the
         labeled rows (up to 3 folds) and the threshold is the lowest
-        confidence above which its out-of-fold predictions are right 80% of
+        confidence above which its out-of-fold predictions are right 90% of
         the time (``threshold_``). Where no confidence is that precise, or a
         class has a single labeled row, nothing is pseudo-labeled and the
         supervised fit is returned with a warning. With partial refits, a
@@ -620,7 +620,9 @@ class PseudoLabelClassifier(
             return True
         self.threshold_ = None
         if (
-            self._refit_mode() == "partial"
+            self.max_iter == 0
+            or not np.any(train.added_at == -1)
+            or self._refit_mode() == "partial"
             or self.teacher is not None
             or not hasattr(self.estimator, "predict_proba")
         ):

@@ -149,7 +149,9 @@ def test_max_iter_zero_equals_supervised_fit(data):
 
 def test_max_iter_stops_early(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(logreg(), sample_rate=0.1, max_iter=3, random_state=0)
+    clf = PseudoLabelClassifier(
+        logreg(), sample_rate=0.1, max_iter=3, threshold=None, random_state=0
+    )
     clf.fit(X, y_semi)
     assert clf.n_iter_ == 3
     assert clf.termination_condition_ == "max_iter"
