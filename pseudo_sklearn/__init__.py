@@ -12,7 +12,12 @@ from .pipeline import make_pseudo_label_pipeline
 
 __version__ = "0.1.0"
 
-_TORCH_NAMES = ("TorchClassifier", "OnlinePseudoLabelClassifier", "ReferenceCNN")
+_TORCH_NAMES = (
+    "TorchClassifier",
+    "OnlinePseudoLabelClassifier",
+    "ReferenceCNN",
+    "FixMatchClassifier",
+)
 
 __all__ = [
     "PseudoLabelClassifier",

@@ -1,0 +1,718 @@
+"""Augmentation-consistency pseudo-labeling (FixMatch, FlexMatch thresholds)."""
+
+import copy
+import io
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .._labels import check_partial_labels
+from ..utils._compat import Interval, StrOptions
+from ._augment import default_strong, default_weak
+from ._classifier import _OPTIMIZERS as _OPTIMIZER_NAMES
+from ._classifier import TorchClassifier, _DeviceArray
+
+# Rows per prediction forward pass; the last chunk is padded to this size.
+_PREDICT_CHUNK = 512
+
+# FixMatch's SGD settings, used when ``optimizer_params`` is None.
+_SGD_DEFAULTS = {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}
+
+
+class _Data:
+    """The rows of one ``fit`` on the device, split into labeled and unlabeled."""
+
+    def __init__(self, X_labeled, y_index, X_unlabeled, device):
+        self.X_labeled = _DeviceArray(X_labeled, device, torch.float32)
+        self.y_labeled = _DeviceArray(y_index, device, torch.long)
+        self.X_unlabeled = _DeviceArray(X_unlabeled, device, torch.float32)
+        self.device = device
+
+    @property
+    def n_labeled(self):
+        return len(self.X_labeled)
+
+    @property
+    def n_unlabeled(self):
+        return len(self.X_unlabeled)
+
+
+class _Threshold:
+    """Which pseudo-labels count in the loss: fixed or FlexMatch thresholds.
+
+    With ``mode="flexmatch"`` the threshold of class ``c`` is
+    ``threshold * M(beta_c)`` with ``M(x) = x / (2 - x)`` (FlexMatch's convex
+    mapping) and ``beta_c = sigma_c / max(max_k sigma_k, n_unused)``, where
+    ``sigma_c`` counts the unlabeled rows whose latest prediction was class
+    ``c`` with confidence above ``threshold`` and ``n_unused`` the rows never
+    predicted that confidently (FlexMatch's threshold warm-up). Counts live on
+    the device and are updated without a host sync.
+    """
+
+    def __init__(self, threshold, mode, n_unlabeled, n_classes, device):
+        self.threshold = threshold
+        self.mode = mode
+        self.n_classes = n_classes
+        self.selected = None
+        if mode == "flexmatch" and threshold is not None:
+            self.selected = torch.full((n_unlabeled,), -1, device=device)
+            self._ones = torch.ones(n_unlabeled, device=device)
+
+    def class_thresholds(self):
+        """Current threshold of each class, a device tensor (or None)."""
+        if self.threshold is None:
+            return None
+        if self.selected is None:
+            return torch.full(
+                (self.n_classes,), float(self.threshold), dtype=torch.float64
+            )
+        counts = torch.zeros(self.n_classes + 1, device=self.selected.device)
+        counts.scatter_add_(0, self.selected + 1, self._ones)
+        learned, unused = counts[1:], counts[0]
+        beta = learned / torch.maximum(learned.max(), unused).clamp(min=1)
+        return self.threshold * beta / (2 - beta)
+
+    def mask(self, confidence, target, index):
+        """0/1 weight of each pseudo-label; records confident predictions."""
+        if self.threshold is None:
+            return torch.ones_like(confidence)
+        if self.selected is None:
+            return (confidence >= self.threshold).float()
+        keep = confidence >= self.class_thresholds()[target]
+        confident = confidence >= self.threshold
+        # torch.where instead of boolean indexing: no host sync on CUDA.
+        self.selected[index] = torch.where(confident, target, self.selected[index])
+        return keep.float()
+
+
+class _Stats:
+    """Sums over one epoch, kept on the device until the epoch ends."""
+
+    def __init__(self, device):
+        zero = torch.zeros((), device=device)
+        self.labeled_loss, self.unlabeled_loss = zero.clone(), zero.clone()
+        self.n_added, self.confidence = zero.clone(), zero.clone()
+        self.n_steps = 0
+        self.n_seen = 0
+
+    def means(self):
+        """Host floats; reading them waits for the device."""
+        steps, seen = max(self.n_steps, 1), self.n_seen
+        return {
+            "labeled_loss": float(self.labeled_loss) / steps,
+            "unlabeled_loss": float(self.unlabeled_loss) / steps if seen else math.nan,
+            "n_added": int(self.n_added),
+            "mean_confidence": float(self.confidence) / seen if seen else math.nan,
+        }
+
+
+@torch.no_grad()
+def _update_average(average, module, decay):
+    """Move ``average``'s weights towards ``module``'s; copy its buffers."""
+    # One fused kernel for all parameters rather than one per tensor.
+    torch._foreach_lerp_(
+        list(average.parameters()), list(module.parameters()), 1 - decay
+    )
+    for mean, buffer in zip(average.buffers(), module.buffers(), strict=True):
+        mean.copy_(buffer)
+
+
+def _apply_view(transform, x, image_shape):
+    if transform is None:
+        return x
+    if image_shape is None:
+        return transform(x)
+    return transform(x.view(-1, *image_shape)).reshape(len(x), -1)
+
+
+class FixMatchClassifier(TorchClassifier):
+    """Augmentation-consistency pseudo-labeling of a neural network (FixMatch).
+
+    Rows with ``y == -1`` are unlabeled. Training first runs ``warmup_epochs``
+    supervised epochs on the labeled rows, seen through the weak view. Then
+    each epoch is one pass over the unlabeled rows in batches of
+    ``unlabeled_batch_size``. For each batch the network (its weight average
+    when ``ema_decay`` is set) labels a *weakly* augmented view in eval mode,
+    without gradient; the labels whose confidence clears the threshold are the
+    targets of a *strongly* augmented view of the same rows. One gradient step
+    is taken on the labeled loss of ``batch_size`` labeled rows (weak view,
+    drawn with replacement) plus ``unlabeled_weight`` times the mean masked
+    loss on the strong view, both in one forward pass (Sohn et al., 2020).
+
+    Parameters
+    ----------
+    module : subclass of torch.nn.Module, default=None
+        Class of the network; ``None`` means :class:`MLPModule`. Use
+        :class:`ReferenceCNN` for MNIST.
+    module_params : dict, default=None
+        Keyword arguments of ``module``.
+    criterion : subclass of torch.nn.Module, default=None
+        Loss class, built with ``reduction="none"``; ``None`` means
+        ``torch.nn.CrossEntropyLoss``.
+    criterion_params : dict, default=None
+        Keyword arguments of ``criterion``.
+    optimizer : {"sgd", "adam", "adamw"} or subclass of torch.optim.Optimizer, \
+            default="sgd"
+        Optimizer of all steps.
+    lr : float, default=0.03
+        Base learning rate.
+    optimizer_params : dict, default=None
+        Further keyword arguments of the optimizer. ``None`` means FixMatch's
+        ``{"momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}`` for
+        ``optimizer="sgd"`` and nothing for the others.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        Learning rate of the pseudo-labeling steps: FixMatch's cosine decay
+        ``lr * cos(7 * pi * k / (16 * K))`` at step ``k`` of ``K`` (it ends at
+        about ``0.2 * lr``), or ``lr`` throughout. Warm-up epochs use ``lr``.
+    max_epochs : int, default=40
+        Number of passes over the unlabeled rows after the warm-up.
+    warmup_epochs : int, default=10
+        Number of supervised epochs on the labeled rows first.
+    batch_size : int, default=64
+        Labeled rows per step.
+    unlabeled_batch_size : int, default=256
+        Unlabeled rows per step. A pass takes ``n_unlabeled //
+        unlabeled_batch_size`` steps on distinct rows (the remainder waits for
+        a later pass), or one step on all rows when there are fewer.
+    image_shape : tuple of int, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of the images
+        whose flattened pixels are the rows of ``X``, e.g. ``(1, 28, 28)``
+        for MNIST. Transforms see the rows in that shape.
+    weak_augment : "auto", callable or None, default="auto"
+        Weak view, used for labeling and for the labeled rows. ``"auto"`` is
+        :class:`RandomShift` by up to 2 pixels when ``image_shape`` is set,
+        none otherwise. A callable takes and returns a float tensor of shape
+        ``(n, *image_shape)`` (``(n, n_features)`` without ``image_shape``) on
+        the training device; ``None`` means no augmentation.
+    strong_augment : "auto", callable or None, default="auto"
+        Strong view, trained against the pseudo-labels. ``"auto"`` is a
+        :class:`RandomAffine` (rotation up to 15 degrees, zoom +-15%, shear up
+        to 12 degrees, shift up to 3 pixels) then a 9x9 :class:`Cutout` when
+        ``image_shape`` is set, none otherwise (the two views then differ only
+        by dropout and weak augmentation).
+    threshold : float in [0, 1), default=0.95
+        Confidence a pseudo-label needs to count in the loss; the others get
+        weight 0 (the loss is still divided by the batch size). ``None`` keeps
+        them all.
+    threshold_mode : {"fixed", "flexmatch"}, default="fixed"
+        ``"fixed"`` applies ``threshold`` to every class. ``"flexmatch"``
+        scales it per class by how well the class is learned (Zhang et al.,
+        2021): a class that few unlabeled rows are confidently predicted as
+        gets a lower threshold; see Notes.
+    unlabeled_weight : float, default=1.0
+        Weight of the unlabeled loss (FixMatch's lambda_u).
+    ema_decay : float in [0, 1), default=0.999
+        Decay of an exponential moving average of the weights, used for
+        labeling and prediction; ``None`` uses the trained weights. The decay
+        of update ``k`` is ``min(ema_decay, (1 + k) / (10 + k))`` so that the
+        average follows the first steps.
+    device : str, default="auto"
+        Torch device; ``"auto"`` is CUDA when available, else CPU.
+    amp : bool, default=False
+        Train and label under bfloat16 autocast; CUDA only.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout, batches and augmentations; with an
+        int, training on CPU is deterministic.
+    verbose : int, default=0
+        Print a line per epoch when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen among the labeled rows.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen in ``fit``, when ``X`` has string column names.
+    module_ : torch.nn.Module
+        The trained network.
+    ema_module_ : torch.nn.Module or None
+        The weight average that labels and predicts; None without
+        ``ema_decay``.
+    optimizer_ : torch.optim.Optimizer
+        The optimizer.
+    device_ : str
+        Device the networks live on.
+    n_iter_ : int
+        Number of epochs trained, warm-up included.
+    loss_curve_ : list of float
+        Mean training loss (labeled plus weighted unlabeled) of each epoch.
+    class_thresholds_ : ndarray of shape (n_classes,) or None
+        Threshold of each class after the last epoch; None without
+        ``threshold``.
+    history_ : list of dict
+        One dict per epoch with keys ``"iteration"`` (1-based), ``"phase"``
+        (``"supervised"`` or ``"pseudo"``), ``"fit_time"`` (seconds of
+        training, evaluation excluded), ``"lr"`` (at the end of the epoch),
+        ``"labeled_loss"``, ``"unlabeled_loss"`` (mean masked loss on the
+        strong view before ``unlabeled_weight``; NaN in warm-up),
+        ``"n_added"`` (pseudo-labels that counted in the loss),
+        ``"mean_confidence"`` (mean top probability on the weak view; NaN in
+        warm-up), ``"labeled_score"`` (accuracy on the labeled training rows)
+        and, with ``eval_set``, ``"validation_score"``.
+
+    See Also
+    --------
+    OnlinePseudoLabelClassifier : Lee's (2013) pseudo-labeling, without views.
+    RandomShift, RandomAffine, Cutout, Compose : The batched transforms.
+
+    Notes
+    -----
+    ``X`` is cast to float32 and used as given: scale pixels beforehand
+    (MNIST: divide by 255, optionally standardise). The default transforms
+    fill pixels from outside the image with the nearest edge pixel and
+    cut-outs with each image's minimum, so they need no knowledge of the
+    scaling.
+
+    FlexMatch thresholds: the threshold of class ``c`` is ``threshold *
+    b_c / (2 - b_c)`` with ``b_c = s_c / max(max_k s_k, n_unused)``, where
+    ``s_c`` counts the unlabeled rows whose latest weak-view prediction was
+    ``c`` with confidence >= ``threshold`` and ``n_unused`` those never
+    predicted that confidently. Early on every threshold is near 0 (all
+    pseudo-labels count); as the rows get confident predictions the
+    thresholds rise towards ``threshold``, less for classes that are
+    predicted less often.
+
+    References
+    ----------
+    .. [1] K. Sohn et al., "FixMatch: Simplifying Semi-Supervised Learning with
+       Consistency and Confidence", NeurIPS 2020.
+    .. [2] B. Zhang et al., "FlexMatch: Boosting Semi-Supervised Learning with
+       Curriculum Pseudo Labeling", NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from pseudo_sklearn.torch import FixMatchClassifier
+    >>> X, y = make_blobs(300, centers=3, random_state=0)
+    >>> y_semi = np.where(np.arange(300) < 30, y, -1)
+    >>> clf = FixMatchClassifier(
+    ...     max_epochs=3, warmup_epochs=5, unlabeled_batch_size=64, random_state=0
+    ... ).fit(X, y_semi)
+    >>> clf.n_iter_, clf.history_[-1]["phase"]
+    (8, 'pseudo')
+    >>> float(clf.score(X, y)) > 0.8
+    True
+    """
+
+    _parameter_constraints = {
+        **{
+            name: constraint
+            for name, constraint in TorchClassifier._parameter_constraints.items()
+            if name not in ("shuffle", "compile")
+        },
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "unlabeled_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [tuple, None],
+        "weak_augment": [StrOptions({"auto"}), callable, None],
+        "strong_augment": [StrOptions({"auto"}), callable, None],
+        "threshold": [Interval(Real, 0, 1, closed="left"), None],
+        "threshold_mode": [StrOptions({"fixed", "flexmatch"})],
+        "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
+    }
+
+    # TorchClassifier's methods that this estimator calls read this switch;
+    # FixMatch's steps are not captured as CUDA graphs.
+    cuda_graphs = False
+
+    # Not calling TorchClassifier.__init__: it would set ``shuffle`` and
+    # ``compile``, which this estimator does not take.
+    def __init__(
+        self,
+        module=None,
+        *,
+        module_params=None,
+        criterion=None,
+        criterion_params=None,
+        optimizer="sgd",
+        lr=0.03,
+        optimizer_params=None,
+        lr_schedule="cosine",
+        max_epochs=40,
+        warmup_epochs=10,
+        batch_size=64,
+        unlabeled_batch_size=256,
+        image_shape=None,
+        weak_augment="auto",
+        strong_augment="auto",
+        threshold=0.95,
+        threshold_mode="fixed",
+        unlabeled_weight=1.0,
+        ema_decay=0.999,
+        device="auto",
+        amp=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.module = module
+        self.module_params = module_params
+        self.criterion = criterion
+        self.criterion_params = criterion_params
+        self.optimizer = optimizer
+        self.lr = lr
+        self.optimizer_params = optimizer_params
+        self.lr_schedule = lr_schedule
+        self.max_epochs = max_epochs
+        self.warmup_epochs = warmup_epochs
+        self.batch_size = batch_size
+        self.unlabeled_batch_size = unlabeled_batch_size
+        self.image_shape = image_shape
+        self.weak_augment = weak_augment
+        self.strong_augment = strong_augment
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+        self.unlabeled_weight = unlabeled_weight
+        self.ema_decay = ema_decay
+        self.device = device
+        self.amp = amp
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, eval_set=None):
+        """Warm up for ``warmup_epochs``, then pseudo-label for ``max_epochs``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Labeled and unlabeled rows.
+        y : array-like of shape (n_samples,)
+            Labels, with -1 for unlabeled rows.
+        eval_set : tuple (X_val, y_val), default=None
+            Labeled validation data whose accuracy is recorded in ``history_``
+            after each epoch.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        y, labeled, classes = self._check_labels(y)
+        self._start(X.shape[1], classes)
+        data = self._data(X, y, labeled)
+        eval_set = self._check_eval_set(eval_set)
+        with self._rng_context():
+            for _ in range(self.warmup_epochs + self.max_epochs):
+                self._fit_epoch(data, eval_set)
+        return self
+
+    def partial_fit(self, X, y, classes=None, eval_set=None):
+        """Train one epoch: a warm-up epoch while ``n_iter_ < warmup_epochs``.
+
+        The cosine schedule places the pass by the number of pseudo-labeling
+        steps taken so far, out of ``max_epochs`` passes over these rows, and
+        stays at its final value afterwards.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Labeled and unlabeled rows.
+        y : array-like of shape (n_samples,)
+            Labels, with -1 for unlabeled rows.
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call unless the labeled rows
+            hold them all, ignored afterwards.
+        eval_set : tuple (X_val, y_val), default=None
+            Labeled validation data whose accuracy is recorded in ``history_``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        first_call = not hasattr(self, "module_")
+        if first_call:
+            self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
+        y, labeled, seen = self._check_labels(y)
+        if first_call:
+            self._start(X.shape[1], seen if classes is None else np.unique(classes))
+        unknown = np.setdiff1d(seen, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y holds labels {unknown.tolist()} not in classes_ "
+                f"{self.classes_.tolist()}; pass every class in `classes` on the "
+                "first call to partial_fit."
+            )
+        data = self._data(X, y, labeled)
+        with self._rng_context():
+            self._fit_epoch(data, self._check_eval_set(eval_set))
+        return self
+
+    def _check_labels(self, y):
+        y, labeled = check_partial_labels(y)
+        if not labeled.any():
+            raise ValueError(
+                "y has no labeled row (every label is -1); label at least one "
+                "row per class."
+            )
+        y_labeled = y[labeled]
+        if y_labeled.dtype == object:
+            y_labeled = y_labeled.astype(type(y_labeled[0]))
+        check_classification_targets(y_labeled)
+        return y, labeled, np.unique(y_labeled)
+
+    def _image_shape(self, n_features):
+        shape = self.image_shape
+        if shape is None:
+            return None
+        if len(shape) == 2:
+            shape = (1, *shape)
+        valid = len(shape) == 3 and all(
+            isinstance(s, Integral) and s > 0 for s in shape
+        )
+        if not valid or math.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} does not match X's "
+                f"{n_features} features; pass (channels, height, width) of the "
+                "images whose flattened pixels are the rows of X, e.g. (1, 28, 28)."
+            )
+        return tuple(int(s) for s in shape)
+
+    def _start(self, n_features, classes):
+        """Build the network, optimizer, views and weight average; reset state."""
+        shape = self._image_shape(n_features)
+        self._initialize(n_features, classes)
+        self._shape = shape
+        self._views = tuple(
+            (default() if shape is not None else None)
+            if isinstance(view, str)
+            else view
+            for view, default in (
+                (self.weak_augment, default_weak),
+                (self.strong_augment, default_strong),
+            )
+        )
+        self.ema_module_ = None
+        if self.ema_decay is not None:
+            self.ema_module_ = copy.deepcopy(self.module_).requires_grad_(False)
+        self._n_updates = 0
+        self._pseudo_steps = 0
+        self._threshold_state = None
+        self.class_thresholds_ = None
+        self.history_ = []
+
+    def _make_optimizer(self, module):
+        params = self.optimizer_params
+        if params is None and self.optimizer == "sgd":
+            params = _SGD_DEFAULTS
+        optimizer = self.optimizer
+        if isinstance(optimizer, str):
+            optimizer = getattr(torch.optim, _OPTIMIZER_NAMES[optimizer])
+        return optimizer(module.parameters(), lr=self.lr, **(params or {}))
+
+    def _data(self, X, y, labeled):
+        y_index = np.searchsorted(self.classes_, y[labeled].astype(self.classes_.dtype))
+        data = _Data(X[labeled], y_index, X[~labeled], torch.device(self.device_))
+        state = self._threshold_state
+        if state is None or (
+            state.selected is not None and len(state.selected) != data.n_unlabeled
+        ):
+            # FlexMatch's counts belong to the rows of one fit.
+            self._threshold_state = _Threshold(
+                self.threshold,
+                self.threshold_mode,
+                data.n_unlabeled,
+                len(self.classes_),
+                data.device,
+            )
+        return data
+
+    def _check_eval_set(self, eval_set):
+        if eval_set is None:
+            return None
+        if len(eval_set) != 2:
+            raise ValueError(
+                f"eval_set must be a pair (X_val, y_val); got {len(eval_set)} items."
+            )
+        X_val, y_val = eval_set
+        X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
+        return X_val, column_or_1d(y_val)
+
+    def _predicting_module(self):
+        return self.module_ if self.ema_module_ is None else self.ema_module_
+
+    def _forward_all(self, X):
+        # Overrides TorchClassifier's so that predict, predict_proba and
+        # predict_log_proba use the weight average.
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = _DeviceArray(X, torch.device(self.device_), torch.float32)
+        module = self._predicting_module()
+        module.eval()
+        outputs = [np.zeros((0, len(self.classes_)))]
+        with torch.inference_mode(), self._autocast():
+            for start in range(0, len(X), _PREDICT_CHUNK):
+                index = torch.arange(
+                    start, min(start + _PREDICT_CHUNK, len(X)), device=self.device_
+                )
+                rows = X.take(index)
+                # Every chunk has the same size, so a row's output does not
+                # depend on how many rows it is predicted with (float32
+                # kernels pick their blocking by batch size).
+                padded = torch.cat(
+                    [rows, rows.new_zeros(_PREDICT_CHUNK - len(rows), rows.shape[1])]
+                )
+                outputs.append(module(padded)[: len(rows)].double().cpu().numpy())
+        return np.concatenate(outputs)
+
+    def _set_lr(self, n_batches):
+        lr = self.lr
+        total = self.max_epochs * n_batches
+        if self.lr_schedule == "cosine" and n_batches and total:
+            progress = min(self._pseudo_steps / total, 1.0)
+            lr = self.lr * math.cos(7 * math.pi * progress / 16)
+        for group in self.optimizer_.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def _optimize(self, loss):
+        self.optimizer_.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer_.step()
+        if self.ema_module_ is not None:
+            self._n_updates += 1
+            k = self._n_updates
+            decay = min(self.ema_decay, (1 + k) / (10 + k))
+            _update_average(self.ema_module_, self.module_, decay)
+
+    def _supervised_epoch_views(self, data, stats):
+        weak = self._views[0]
+        self.module_.train()
+        order = torch.randperm(data.n_labeled, device=data.device)
+        for index in order.split(self.batch_size):
+            xb = _apply_view(weak, data.X_labeled.take(index), self._shape)
+            with self._autocast():
+                losses = self._criterion(self.module_(xb), data.y_labeled.take(index))
+            loss = losses.float().mean()
+            self._optimize(loss)
+            stats.labeled_loss += loss.detach()
+            stats.n_steps += 1
+
+    def _consistency_step(self, data, index_u, index_l, stats):
+        weak, strong = self._views
+        xl, yl = data.X_labeled.take(index_l), data.y_labeled.take(index_l)
+        xu = data.X_unlabeled.take(index_u)
+        n_labeled = len(xl)
+        # Both weak views in one call: on a GPU each transform costs kernel
+        # launches, not arithmetic.
+        weak_views = _apply_view(weak, torch.cat([xl, xu]), self._shape)
+        labeler = self._predicting_module()
+        labeler.eval()
+        with torch.no_grad(), self._autocast():
+            output = labeler(weak_views[n_labeled:]).float()
+        confidence, target = torch.softmax(output, dim=1).max(dim=1)
+        mask = self._threshold_state.mask(confidence, target, index_u)
+        inputs = torch.cat(
+            [weak_views[:n_labeled], _apply_view(strong, xu, self._shape)]
+        )
+        self.module_.train()
+        with self._autocast():
+            losses = self._criterion(
+                self.module_(inputs), torch.cat([yl, target])
+            ).float()
+        labeled_loss = losses[:n_labeled].mean()
+        unlabeled_loss = (losses[n_labeled:] * mask).mean()
+        self._optimize(labeled_loss + self.unlabeled_weight * unlabeled_loss)
+        stats.labeled_loss += labeled_loss.detach()
+        stats.unlabeled_loss += unlabeled_loss.detach()
+        stats.n_added += mask.sum()
+        stats.confidence += confidence.sum()
+        stats.n_steps += 1
+        stats.n_seen += len(xu)
+
+    def _consistency_epoch(self, data, stats):
+        size = min(self.unlabeled_batch_size, data.n_unlabeled)
+        n_batches = data.n_unlabeled // size
+        order = torch.randperm(data.n_unlabeled, device=data.device)
+        order = order[: n_batches * size].view(n_batches, size)
+        labeled = torch.randint(
+            0, data.n_labeled, (n_batches, self.batch_size), device=data.device
+        )
+        for i in range(n_batches):
+            self._set_lr(n_batches)
+            self._consistency_step(data, order[i], labeled[i], stats)
+            self._pseudo_steps += 1
+
+    def _device_score(self, X, y):
+        """Accuracy of the predicting network on device rows (labeled rows)."""
+        module = self._predicting_module()
+        module.eval()
+        correct = torch.zeros((), device=self.device_)
+        index = torch.arange(len(X), device=self.device_)
+        with torch.inference_mode(), self._autocast():
+            for chunk in index.split(4096):
+                predicted = module(X.take(chunk)).argmax(dim=1)
+                correct += (predicted == y.take(chunk)).sum()
+        return float(correct) / max(len(X), 1)
+
+    def _fit_epoch(self, data, eval_set):
+        start = time.perf_counter()
+        stats = _Stats(data.device)
+        if self.n_iter_ < self.warmup_epochs or data.n_unlabeled == 0:
+            phase = "supervised"
+            lr = self._set_lr(0)
+            self._supervised_epoch_views(data, stats)
+        else:
+            phase = "pseudo"
+            self._consistency_epoch(data, stats)
+            lr = self.optimizer_.param_groups[0]["lr"]
+        # Reading the sums waits for the device, so the time is complete.
+        record = {"iteration": self.n_iter_ + 1, "phase": phase, **stats.means()}
+        record["fit_time"] = time.perf_counter() - start
+        record["lr"] = lr
+        self.n_iter_ += 1
+        self.loss_curve_.append(
+            record["labeled_loss"]
+            + self.unlabeled_weight * np.nan_to_num(record["unlabeled_loss"])
+        )
+        thresholds = self._threshold_state.class_thresholds()
+        if thresholds is not None:
+            self.class_thresholds_ = thresholds.cpu().numpy().astype(np.float64)
+        record["labeled_score"] = self._device_score(data.X_labeled, data.y_labeled)
+        if eval_set is not None:
+            record["validation_score"] = float(self.score(*eval_set))
+        self.history_.append(record)
+        if self.verbose:
+            shown = ", ".join(
+                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in record.items()
+            )
+            print(shown, flush=True)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if state.get("ema_module_") is not None:
+            buffer = io.BytesIO()
+            torch.save(state.pop("ema_module_").state_dict(), buffer)
+            state["_ema_state"] = buffer.getvalue()
+        threshold_state = state.get("_threshold_state")
+        if threshold_state is not None and threshold_state.selected is not None:
+            # Host copies: a model trained on CUDA loads where CUDA is missing.
+            threshold_state = copy.copy(threshold_state)
+            threshold_state.selected = threshold_state.selected.cpu()
+            threshold_state._ones = threshold_state._ones.cpu()
+            state["_threshold_state"] = threshold_state
+        return state
+
+    def __setstate__(self, state):
+        ema_state = state.pop("_ema_state", None)
+        super().__setstate__(state)
+        if ema_state is not None:
+            self.ema_module_ = copy.deepcopy(self.module_).requires_grad_(False)
+            self.ema_module_.load_state_dict(
+                torch.load(io.BytesIO(ema_state), map_location="cpu", weights_only=True)
+            )
+        threshold_state = getattr(self, "_threshold_state", None)
+        if threshold_state is not None and threshold_state.selected is not None:
+            threshold_state.selected = threshold_state.selected.to(self.device_)
+            threshold_state._ones = threshold_state._ones.to(self.device_)

@@ -1,0 +1,315 @@
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import math  # noqa: E402
+import pickle  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from pseudo_sklearn.torch import FixMatchClassifier, MLPModule  # noqa: E402
+from pseudo_sklearn.torch._consistency import _Threshold  # noqa: E402
+
+
+@pytest.fixture
+def semi():
+    X, y = make_blobs(400, centers=3, n_features=4, cluster_std=2.0, random_state=0)
+    y_semi = y.copy()
+    y_semi[30:] = -1
+    return X.astype(np.float32), y, y_semi
+
+
+def small(**params):
+    defaults = dict(
+        max_epochs=3, warmup_epochs=2, unlabeled_batch_size=100, batch_size=16,
+        random_state=0, device="cpu",
+    )  # fmt: skip
+    return FixMatchClassifier(**{**defaults, **params})
+
+
+# As for PseudoLabelClassifier in tests/test_common.py, and as scikit-learn
+# exempts its SelfTrainingClassifier: -1 marks unlabeled rows, so the check's
+# labels [-1, 1] leave one class (string labels are tested below).
+EXPECTED_FAILED_CHECKS = {
+    "check_classifiers_classes": "the label -1 marks unlabeled rows."
+}
+
+
+@parametrize_with_checks(
+    [
+        FixMatchClassifier(device="cpu"),
+        FixMatchClassifier(device="cpu", threshold_mode="flexmatch", ema_decay=None),
+    ],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_history_records_each_epoch_with_team_keys(semi):
+    X, y, y_semi = semi
+    clf = small().fit(X, y_semi, eval_set=(X, y))
+    assert clf.n_iter_ == 5 and len(clf.history_) == 5 and len(clf.loss_curve_) == 5
+    assert [h["iteration"] for h in clf.history_] == [1, 2, 3, 4, 5]
+    assert [h["phase"] for h in clf.history_] == ["supervised"] * 2 + ["pseudo"] * 3
+    for h in clf.history_:
+        assert h["fit_time"] > 0
+        assert 0 <= h["labeled_score"] <= 1 and 0 <= h["validation_score"] <= 1
+    for h in clf.history_[:2]:
+        assert h["n_added"] == 0
+        assert math.isnan(h["unlabeled_loss"]) and math.isnan(h["mean_confidence"])
+    for h in clf.history_[2:]:
+        # 370 unlabeled rows in batches of 100: 3 steps on 300 rows a pass.
+        assert 0 <= h["n_added"] <= 300
+        assert 1 / 3 <= h["mean_confidence"] <= 1
+    assert "validation_score" not in small().fit(X, y_semi).history_[0]
+    assert set(clf.classes_) == {0, 1, 2}
+
+
+def test_threshold_none_keeps_every_pseudo_label(semi):
+    X, _, y_semi = semi
+    everything = small(threshold=None).fit(X, y_semi)
+    assert [h["n_added"] for h in everything.history_[2:]] == [300] * 3
+    assert everything.class_thresholds_ is None
+    strict = small(threshold=0.999999).fit(X, y_semi)
+    assert sum(h["n_added"] for h in strict.history_) < 900
+    assert_array_equal(strict.class_thresholds_, np.full(3, 0.999999))
+
+
+def test_flexmatch_thresholds_follow_the_published_rule():
+    state = _Threshold(0.9, "flexmatch", n_unlabeled=10, n_classes=3, device="cpu")
+    # Nothing predicted confidently yet: every threshold is 0.
+    assert_allclose(state.class_thresholds(), [0, 0, 0])
+    confidence = torch.tensor([0.95, 0.99, 0.5, 0.97, 0.1])
+    target = torch.tensor([0, 0, 1, 2, 1])
+    mask = state.mask(confidence, target, torch.tensor([0, 1, 2, 3, 4]))
+    assert_array_equal(mask, [1, 1, 1, 1, 1])
+    # Counts: class 0 twice, class 2 once, 7 rows unused -> beta = s / 7.
+    beta = np.array([2, 0, 1]) / 7
+    assert_allclose(state.class_thresholds(), 0.9 * beta / (2 - beta), rtol=1e-6)
+    # Rows 5..9 confident for class 0: 7 of 0, 1 of 2, 2 unused -> beta = s / 7.
+    state.mask(torch.full((5,), 0.96), torch.zeros(5, dtype=torch.long),
+               torch.arange(5, 10))  # fmt: skip
+    beta = np.array([7, 0, 1]) / 7
+    thresholds = 0.9 * beta / (2 - beta)
+    assert_allclose(state.class_thresholds(), thresholds, rtol=1e-6)
+    # A row's latest confident prediction replaces its earlier one.
+    mask = state.mask(torch.tensor([0.92, 0.3]), torch.tensor([2, 2]),
+                      torch.tensor([0, 1]))  # fmt: skip
+    assert_array_equal(mask, [0.92 >= thresholds[2], 0.3 >= thresholds[2]])
+    beta = np.array([6, 0, 2]) / 6
+    assert_allclose(state.class_thresholds(), 0.9 * beta / (2 - beta), rtol=1e-6)
+
+
+def test_flexmatch_fit_exposes_per_class_thresholds(semi):
+    X, _, y_semi = semi
+    clf = small(threshold_mode="flexmatch", threshold=0.9).fit(X, y_semi)
+    assert clf.class_thresholds_.shape == (3,)
+    assert (clf.class_thresholds_ >= 0).all() and (clf.class_thresholds_ <= 0.9).all()
+    fixed = small(threshold=0.9).fit(X, y_semi)
+    assert sum(h["n_added"] for h in clf.history_) >= sum(
+        h["n_added"] for h in fixed.history_
+    )
+
+
+class Tagging:
+    """A view that adds a constant, so the rows a network sees show their view."""
+
+    def __init__(self, offset):
+        self.offset = offset
+
+    def __call__(self, x):
+        return x + self.offset
+
+
+class RecordingMLP(MLPModule):
+    calls = []
+
+    def forward(self, x):
+        RecordingMLP.calls.append((self.training, torch.is_grad_enabled(), x.clone()))
+        return super().forward(x)
+
+
+def test_weak_view_labels_in_eval_mode_and_strong_view_trains(semi):
+    X, _, y_semi = semi
+    X = np.abs(X)  # all rows >= 0, so the offsets tell the views apart
+    RecordingMLP.calls = []
+    small(
+        module=RecordingMLP, weak_augment=Tagging(100.0), strong_augment=Tagging(1e4),
+        max_epochs=1, warmup_epochs=1, ema_decay=None,
+    ).fit(X, y_semi)  # fmt: skip
+    calls = RecordingMLP.calls
+    warmup = [c for c in calls if c[0] and len(c[2]) <= 16]
+    assert warmup and all(((x >= 100) & (x < 1e4)).all() for _, _, x in warmup)
+    labeling = [c for c in calls if not c[0] and not c[1]]
+    # 3 unlabeled steps: each labels 100 weak rows in eval mode, no gradient.
+    labeling = [c for c in labeling if len(c[2]) == 100]
+    assert len(labeling) == 3
+    assert all(((x >= 100) & (x < 1e4)).all() for _, _, x in labeling)
+    training = [c for c in calls if c[0] and c[1] and len(c[2]) == 116]
+    assert len(training) == 3
+    for _, _, x in training:
+        assert ((x[:16] >= 100) & (x[:16] < 1e4)).all()
+        assert (x[16:] >= 1e4).all()
+
+
+def test_image_views_get_image_shaped_tensors():
+    seen = []
+
+    def view(x):
+        seen.append(tuple(x.shape[1:]))
+        return x
+
+    X = np.random.RandomState(0).rand(60, 12).astype(np.float32)
+    y = np.where(np.arange(60) < 12, np.arange(60) % 2, -1)
+    small(image_shape=(3, 4), weak_augment=view, strong_augment=view).fit(X, y)
+    assert set(seen) == {(1, 3, 4)}
+    seen.clear()
+    small(weak_augment=view, strong_augment=view).fit(X, y)
+    assert set(seen) == {(12,)}
+    with pytest.raises(ValueError, match="image_shape=.*12 features"):
+        small(image_shape=(1, 28, 28)).fit(X, y)
+
+
+def test_default_views_on_mnist_shaped_rows_train():
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 64).astype(np.float32)
+    y = (X[:, :32].sum(axis=1) > X[:, 32:].sum(axis=1)).astype(int)
+    y_semi = np.where(np.arange(200) < 40, y, -1)
+    clf = small(image_shape=(8, 8), max_epochs=2).fit(X, y_semi)
+    assert type(clf._views[0]).__name__ == "RandomShift"
+    assert type(clf._views[1]).__name__ == "Compose"
+    assert clf.predict(X).shape == (200,)
+
+
+def test_prediction_uses_the_weight_average(semi):
+    X, _, y_semi = semi
+    clf = small(ema_decay=0.9).fit(X, y_semi)
+    for average, weight in zip(
+        clf.ema_module_.parameters(), clf.module_.parameters(), strict=True
+    ):
+        assert not torch.equal(average, weight)
+    with torch.no_grad():
+        expected = torch.softmax(clf.ema_module_.eval()(torch.from_numpy(X)), dim=1)
+    assert_allclose(clf.predict_proba(X), expected.numpy(), rtol=1e-5, atol=1e-6)
+    # Decay 0: the average is the trained network itself.
+    same = small(ema_decay=0.0).fit(X, y_semi)
+    for average, weight in zip(
+        same.ema_module_.parameters(), same.module_.parameters(), strict=True
+    ):
+        assert torch.equal(average, weight)
+    assert small(ema_decay=None).fit(X, y_semi).ema_module_ is None
+
+
+def test_learning_rate_schedules(semi):
+    X, _, y_semi = semi
+    clf = small(lr=0.1, max_epochs=4).fit(X, y_semi)
+    lrs = [h["lr"] for h in clf.history_]
+    assert lrs[:2] == [0.1, 0.1]
+    # 3 steps a pass, 12 in all; the last step of pass p is step 3p - 1.
+    expected = [
+        0.1 * math.cos(7 * math.pi * (3 * p - 1) / (16 * 12)) for p in (1, 2, 3, 4)
+    ]
+    assert_allclose(lrs[2:], expected)
+    constant = small(lr=0.1, lr_schedule="constant").fit(X, y_semi)
+    assert {h["lr"] for h in constant.history_} == {0.1}
+
+
+def test_sgd_defaults_are_fixmatch_settings(semi):
+    X, _, y_semi = semi
+    group = small().fit(X, y_semi).optimizer_.param_groups[0]
+    assert (group["momentum"], group["nesterov"], group["weight_decay"]) == (
+        0.9,
+        True,
+        5e-4,
+    )
+    group = small(optimizer_params={"momentum": 0.5}).fit(X, y_semi)
+    assert group.optimizer_.param_groups[0]["nesterov"] is False
+
+
+def test_same_random_state_same_model_and_different_seeds_differ(semi):
+    X, _, y_semi = semi
+    a = small(threshold_mode="flexmatch").fit(X, y_semi).predict_proba(X)
+    b = small(threshold_mode="flexmatch").fit(X, y_semi).predict_proba(X)
+    c = small(threshold_mode="flexmatch", random_state=1).fit(X, y_semi)
+    assert_array_equal(a, b)
+    assert not np.array_equal(a, c.predict_proba(X))
+
+
+def test_string_and_integer_labels_give_identical_predictions(semi):
+    X, _, y_semi = semi
+    names = np.array(["a", "b", "c"])
+    y_str = np.where(y_semi == -1, "-1", names[np.clip(y_semi, 0, 2)])
+    ints = small().fit(X, y_semi)
+    strings = small().fit(X, y_str.astype(object))
+    assert_array_equal(strings.classes_, names)
+    assert_array_equal(names[ints.predict(X)], strings.predict(X))
+
+
+def test_max_epochs_zero_is_the_supervised_warm_up(semi):
+    X, _, y_semi = semi
+    clf = small(max_epochs=0, warmup_epochs=4).fit(X, y_semi)
+    assert [h["phase"] for h in clf.history_] == ["supervised"] * 4
+    labeled_only = small(max_epochs=0, warmup_epochs=4).fit(
+        X[y_semi != -1], y_semi[y_semi != -1]
+    )
+    assert_array_equal(clf.predict_proba(X), labeled_only.predict_proba(X))
+
+
+def test_fit_equals_partial_fit_epochs(semi):
+    X, _, y_semi = semi
+    full = small(threshold_mode="flexmatch").fit(X, y_semi)
+    step = small(threshold_mode="flexmatch")
+    for _ in range(5):
+        step.partial_fit(X, y_semi)
+    assert [h["phase"] for h in step.history_] == [h["phase"] for h in full.history_]
+    assert_allclose(step.predict_proba(X), full.predict_proba(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="not in classes_"):
+        small().partial_fit(X, np.where(y_semi == 2, -1, y_semi)).partial_fit(X, y_semi)
+
+
+def test_pickle_round_trip_keeps_average_and_thresholds(semi):
+    X, _, y_semi = semi
+    clf = small(threshold_mode="flexmatch").fit(X, y_semi)
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.ema_module_ is not None
+    assert torch.equal(loaded._threshold_state.selected, clf._threshold_state.selected)
+    # Training goes on from the same state.
+    clf.partial_fit(X, y_semi)
+    loaded.partial_fit(X, y_semi)
+    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_clone_and_grid_search(semi):
+    X, y, _ = semi
+    search = GridSearchCV(small(max_epochs=1), {"threshold": [0.5, 0.9]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["threshold"] in (0.5, 0.9)
+    assert clone(small(threshold=0.5)).get_params()["threshold"] == 0.5
+
+
+def test_errors_name_the_parameter_and_the_fix(semi):
+    X, _, y_semi = semi
+    with pytest.raises(ValueError, match="no labeled row"):
+        small().fit(X, np.full(len(X), -1))
+    with pytest.raises(ValueError, match="threshold"):
+        small(threshold=1.0).fit(X, y_semi)
+    with pytest.raises(ValueError, match="eval_set must be a pair"):
+        small().fit(X, y_semi, eval_set=(X,))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_predicts_on_the_host(semi):
+    X, y, y_semi = semi
+    clf = small(device="cuda", image_shape=(2, 2), threshold_mode="flexmatch")
+    clf.fit(X, y_semi)
+    assert clf.device_.startswith("cuda")
+    assert clf.score(X, y) > 0.5
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(loaded.predict(X), clf.predict(X))
