@@ -138,7 +138,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         ``"alpha"`` (at the end of the epoch), ``"labeled_loss"``,
         ``"unlabeled_loss"`` (mean batch loss on pseudo-labels before the
         ``alpha`` factor, NaN when no unlabeled step was taken),
-        ``"n_pseudo"`` (pseudo-labels that counted in the loss),
+        ``"n_added"`` (pseudo-labels that counted in the loss),
         ``"fit_time"`` (seconds of training in the epoch, evaluation
         excluded), ``"labeled_score"`` (accuracy on the training labeled
         rows), ``"labeled_drift"`` (see ``drift_check``; False in the
@@ -507,7 +507,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             "alpha": float(self._alpha()),
             "labeled_loss": labeled_loss,
             "unlabeled_loss": loss_sum / n_steps if n_steps else math.nan,
-            "n_pseudo": n_pseudo,
+            "n_added": n_pseudo,
             "fit_time": fit_time,
             "labeled_score": score,
             "labeled_drift": pseudo and self._drifted(score, len(X_labeled)),

@@ -49,7 +49,7 @@ def test_alpha_follows_schedule_in_labeled_epochs(semi):
     for h in clf.history_:
         assert h["alpha"] == alpha_schedule(h["t"], T1=3, T2=9, alpha_f=2.0)
     assert all(math.isnan(h["unlabeled_loss"]) for h in clf.history_[:3])
-    assert all(h["n_pseudo"] == 370 for h in clf.history_[4:])
+    assert all(h["n_added"] == 370 for h in clf.history_[4:])
     assert all(h["fit_time"] > 0 for h in clf.history_)
 
 
@@ -117,9 +117,9 @@ def test_threshold_drops_unconfident_labels(semi):
     params = dict(max_epochs=2, T1=2, T2=2, random_state=0)
     everything = OnlinePseudoLabelClassifier(threshold=0.0, **params).fit(X, y_semi)
     nothing = OnlinePseudoLabelClassifier(threshold=0.9999, **params).fit(X, y_semi)
-    assert everything.history_[-1]["n_pseudo"] == 370
+    assert everything.history_[-1]["n_added"] == 370
     # Overlapping blobs: some rows are never labeled with certainty.
-    assert nothing.history_[-1]["n_pseudo"] < 370
+    assert nothing.history_[-1]["n_added"] < 370
 
 
 def test_deterministic_on_cpu(semi):
