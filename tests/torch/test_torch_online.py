@@ -214,7 +214,7 @@ def test_history_speaks_the_shared_vocabulary(semi):
     plain = OnlinePseudoLabelClassifier(**params).fit(X, y_semi)
     assert set(plain.history_[0]) == {
         "iteration", "phase", "t", "alpha", "labeled_loss", "unlabeled_loss",
-        "n_pseudo", "fit_time", "labeled_score", "labeled_drift",
+        "n_added", "fit_time", "labeled_score", "labeled_drift",
     }  # fmt: skip
     assert [h["iteration"] for h in plain.history_] == [1, 2]
     labeled = y_semi != -1
