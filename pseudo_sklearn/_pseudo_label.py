@@ -113,9 +113,10 @@ class PseudoLabelClassifier(
         each class keeps at most its share, its most confident rows first, and
         the rest go back to the pool. This stops one class from swallowing the
         pool, the main way pseudo-labeling makes a weak model worse. Needs
-        ``predict_proba``. ``"auto"`` is True when the model that labels the
-        pool has ``predict_proba``, False otherwise; ``False`` is the published
-        algorithm.
+        ``predict_proba``. ``"auto"`` is True when the estimator labels the
+        pool itself and has ``predict_proba``, False with a ``teacher`` (whose
+        labels do not feed back into it) or without ``predict_proba``;
+        ``False`` is the published algorithm.
 
     pseudo_weight : float, "confidence" or callable, default=1.0
         Weight of the pseudo-labeled rows, passed to the estimator's ``fit``
@@ -645,8 +646,9 @@ class PseudoLabelClassifier(
     def _quota(self):
         if self.per_class_quota != "auto":
             return self.per_class_quota
-        labeler = self.estimator if self.teacher is None else self.teacher
-        return hasattr(labeler, "predict_proba")
+        # A teacher's labels do not feed back into the teacher: there is no
+        # self-reinforcing pile-up for a quota to stop, only labels to lose.
+        return self.teacher is None and hasattr(self.estimator, "predict_proba")
 
     def _max_iterations(self, n_unlabeled):
         if self.max_iter != "auto":
