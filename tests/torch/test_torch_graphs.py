@@ -165,7 +165,7 @@ def test_graphs_match_eager_online(threshold):
     assert_allclose(graphs.loss_curve_, eager.loss_curve_, rtol=0.05, atol=1e-3)
     for g, e in zip(graphs.history_, eager.history_, strict=True):
         assert g["t"] == e["t"] and g["alpha"] == e["alpha"]
-        assert abs(g["n_pseudo"] - e["n_pseudo"]) <= 0.02 * len(X)
+        assert abs(g["n_added"] - e["n_added"]) <= 0.02 * len(X)
     assert graphs.score(X, y) > 0.8
 
 
@@ -262,7 +262,7 @@ def test_padded_fits_match_eager_fits_on_cpu(monkeypatch):
     assert set(padded._steps) == set()  # released at the end of fit
     assert_allclose(padded.predict_proba(X), eager.predict_proba(X), atol=1e-4)
     for p, e in zip(padded.history_, eager.history_, strict=True):
-        assert p["n_pseudo"] == e["n_pseudo"] and p["t"] == e["t"]
+        assert p["n_added"] == e["n_added"] and p["t"] == e["t"]
         assert_allclose(p["labeled_loss"], e["labeled_loss"], rtol=1e-4)
         if p["phase"] == "pseudo":
             assert_allclose(p["unlabeled_loss"], e["unlabeled_loss"], rtol=1e-4)
