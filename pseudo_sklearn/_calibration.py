@@ -32,7 +32,7 @@ def calibrated_threshold(estimator, X, y, rows, random_state):
     _, counts = np.unique(y_rows, return_counts=True)
     n_folds = min(_MAX_FOLDS, int(counts.min()))
     if n_folds < 2:
-        return None, "a class has a single labeled row, so nothing can be checked"
+        return None, "a class has a single labeled row, too few to cross-validate"
     cv = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
     proba = cross_val_predict(
         clone(estimator), _safe_indexing(X, rows), y_rows, cv=cv, method="predict_proba"
@@ -45,7 +45,7 @@ def calibrated_threshold(estimator, X, y, rows, random_state):
     precise = np.flatnonzero(precision >= PRECISION)
     if precise.shape[0] == 0:
         return None, (
-            f"no confidence level kept out-of-fold predictions right {PRECISION:.0%} "
-            "of the time"
+            "no confidence level kept the labeled rows' out-of-fold predictions "
+            f"right {PRECISION:.0%} of the time"
         )
     return float(confidence[order][precise.max()]), ""

@@ -633,9 +633,9 @@ class PseudoLabelClassifier(
         )
         if threshold is None:
             warnings.warn(
-                f"Pseudo-labeling skipped: {reason} on the labeled rows, so no "
-                "pseudo-label could be trusted; returning the supervised model. "
-                "Pass a threshold (or threshold=None) to pseudo-label anyway.",
+                f"Pseudo-labeling skipped ({reason}): no pseudo-label could be "
+                "trusted, so the supervised model is returned. Pass a threshold "
+                "(or threshold=None) to pseudo-label anyway.",
                 UserWarning,
                 stacklevel=4,
             )
