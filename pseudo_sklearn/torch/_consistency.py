@@ -9,7 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._labels import check_partial_labels
 from ..utils._compat import Interval, StrOptions
@@ -526,17 +526,6 @@ class FixMatchClassifier(TorchClassifier):
                 data.device,
             )
         return data
-
-    def _check_eval_set(self, eval_set):
-        if eval_set is None:
-            return None
-        if len(eval_set) != 2:
-            raise ValueError(
-                f"eval_set must be a pair (X_val, y_val); got {len(eval_set)} items."
-            )
-        X_val, y_val = eval_set
-        X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
-        return X_val, column_or_1d(y_val)
 
     def _predicting_module(self):
         return self.module_ if self.ema_module_ is None else self.ema_module_

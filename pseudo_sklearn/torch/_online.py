@@ -9,7 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import validate_data
 
 from .._labels import check_partial_labels
 from .._monitor import labeled_drift
@@ -358,17 +358,6 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             _DeviceArray(y_index, device, torch.long),
             _DeviceArray(X[~labeled], device, torch.float32),
         )
-
-    def _check_eval_set(self, eval_set):
-        if eval_set is None:
-            return None
-        if len(eval_set) != 2:
-            raise ValueError(
-                f"eval_set must be a pair (X_val, y_val); got {len(eval_set)} items."
-            )
-        X_val, y_val = eval_set
-        X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
-        return X_val, column_or_1d(y_val)
 
     def _alpha(self):
         return alpha_schedule(self.t_, T1=self.T1, T2=self.T2, alpha_f=self.alpha_f)
