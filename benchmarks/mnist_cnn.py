@@ -118,10 +118,9 @@ def parse_variant(name):
     return kind, set(options)
 
 
-def run_ours(protocol, data, seed, device, variant, passes, log, curve=False):
-    X, y_semi, X_test, y_test = data
-    kind, options = parse_variant(variant)
-    params = dict(
+def lee_params(protocol, device, seed, passes):
+    """OnlinePseudoLabelClassifier's parameters for a protocol of PROTOCOLS."""
+    return dict(
         module=ReferenceCNN,
         lr=protocol["lr"],
         optimizer_params={"momentum": protocol["momentum"]},
@@ -131,10 +130,18 @@ def run_ours(protocol, data, seed, device, variant, passes, log, curve=False):
         alpha_f=protocol["alpha_f"],
         threshold=protocol["threshold"],
         device=device,
+        random_state=seed,
+    )
+
+
+def run_ours(protocol, data, seed, device, variant, passes, log, curve=False):
+    X, y_semi, X_test, y_test = data
+    kind, options = parse_variant(variant)
+    params = lee_params(protocol, device, seed, passes)
+    params.update(
         amp="amp" in options,
         compile="compile" in options,
         cuda_graphs=kind == "graphs",
-        random_state=seed,
     )
     compile_time = 0.0
     if params["compile"]:

@@ -65,6 +65,7 @@ import numpy as np
 import torch
 from _common import Log, add_common_options, load_mnist, write_json
 from mnist_cnn import PROTOCOLS as LEE_PROTOCOLS
+from mnist_cnn import lee_params
 
 from pseudo_sklearn.datasets import mask_labels
 from pseudo_sklearn.torch import (
@@ -168,22 +169,6 @@ def run_fixmatch(name, data, n_labeled, seed, device, curve, log, epochs=None):
     return result
 
 
-def lee_params(name, device, seed, passes):
-    protocol = LEE_PROTOCOLS[name]
-    return dict(
-        module=ReferenceCNN,
-        lr=protocol["lr"],
-        optimizer_params={"momentum": protocol["momentum"]},
-        max_epochs=passes,
-        T1=protocol["T1"],
-        T2=protocol["T2"],
-        alpha_f=protocol["alpha_f"],
-        threshold=protocol["threshold"],
-        device=device,
-        random_state=seed,
-    )
-
-
 def run_lee(name, data, n_labeled, seed, device, curve, log, passes=None):
     """Lee's loop; ``passes=0`` gives its supervised warm-up alone."""
     protocol = LEE_PROTOCOLS[name]
@@ -191,7 +176,7 @@ def run_lee(name, data, n_labeled, seed, device, curve, log, passes=None):
     if protocol["standardize"]:
         X, X_test = standardize(X), standardize(X_test)
     passes = protocol["epochs"] if passes is None else passes
-    clf = OnlinePseudoLabelClassifier(**lee_params(name, device, seed, passes))
+    clf = OnlinePseudoLabelClassifier(**lee_params(protocol, device, seed, passes))
     start = time.perf_counter()
     clf.fit(X, y_semi, eval_set=(X_test, y_test) if curve and passes else None)
     wall = time.perf_counter() - start
@@ -200,7 +185,8 @@ def run_lee(name, data, n_labeled, seed, device, curve, log, passes=None):
         wall=wall,
         fit_time=sum(h.get("fit_time", h.get("time", 0.0)) for h in clf.history_),
         passes=passes,
-        params=lee_params(name, str(device), seed, passes) | {"module": "ReferenceCNN"},
+        params=lee_params(protocol, str(device), seed, passes)
+        | {"module": "ReferenceCNN"},
     )
     if curve and passes:
         history = clf.history_
