@@ -471,12 +471,15 @@ def test_error_estimator_not_a_classifier(data):
 
 def test_error_nan_when_estimator_cannot_take_it(data):
     X, _, y_semi = data
+    # In a labeled row, so that the inner estimator meets it in its first fit
+    # whatever the defaults decide about the pool.
+    row = np.flatnonzero(y_semi != -1)[0]
     X_nan = X.copy()
-    X_nan[3, 2] = np.nan
+    X_nan[row, 2] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         PseudoLabelClassifier(logreg()).fit(X_nan, y_semi)
     X_inf = X.copy()
-    X_inf[3, 2] = np.inf
+    X_inf[row, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         PseudoLabelClassifier(logreg()).fit(X_inf, y_semi)
 
