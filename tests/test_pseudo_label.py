@@ -552,7 +552,7 @@ def test_sample_rate_and_threshold_schedules(data):
         random_state=0,
     ).fit(X, y_semi)
     assert [r["n_drawn"] for r in clf.history_] == [10, 20, 30, 40]
-    bad = PseudoLabelClassifier(logreg(), sample_rate=lambda it: 2.5)
+    bad = PseudoLabelClassifier(logreg(), sample_rate=lambda it: 2.5, threshold=None)
     with pytest.raises(ValueError, match=r"sample_rate\(1\) returned 2.5"):
         bad.fit(X, y_semi)
     bad = PseudoLabelClassifier(logreg(), threshold=lambda it: 1.5)
