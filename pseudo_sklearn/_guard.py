@@ -2,6 +2,7 @@
 
 import copy
 import math
+import warnings
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -36,6 +37,18 @@ class _Guard:
         self.best_estimator = None
         self._since_best = 0
         self.X, self.y = X, y
+
+    def warn_fallback(self):
+        """Warn that no iteration beat the supervised fit on the held-out rows."""
+        warnings.warn(
+            "Pseudo-labeling did not beat the supervised fit on the "
+            f"{self.y.shape[0]} held-out labeled rows (validation "
+            f"accuracy {self.scores[0]:.4f} before, at best "
+            f"{max(self.scores[1:]):.4f} after): returning the supervised "
+            "model. More labeled rows, a threshold or a teacher may help.",
+            UserWarning,
+            stacklevel=5,
+        )
 
     def update(self, estimator, iteration):
         """Score ``estimator``; return True when patience has run out."""

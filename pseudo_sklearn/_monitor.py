@@ -2,6 +2,7 @@
 ``history_`` of how the model settles, and the drift check on labeled rows."""
 
 import math
+import warnings
 
 import numpy as np
 
@@ -88,3 +89,26 @@ class _Monitor:
             record["labeled_score"] = score
             record["labeled_drift"] = self.drifted
             record["prediction_change"] = change
+
+
+def restore_on_drift(drift_check, labeled_scores, model, supervised):
+    """Warn that ``model`` drifted on the labeled rows; with ``"restore"``,
+    return ``supervised`` instead. Returns the model and whether it was restored.
+    """
+    if drift_check is None:
+        return model, False
+    message = (
+        "Pseudo-labeling lowered the accuracy on the labeled training rows "
+        f"from {labeled_scores[0]:.3f} (supervised fit) to {labeled_scores[-1]:.3f}"
+    )
+    restore = drift_check == "restore"
+    if restore:
+        model = supervised
+        message += ": returning the supervised model"
+    warnings.warn(
+        f"{message}. A threshold, a teacher or more labeled rows may help; "
+        "drift_check=None keeps the pseudo-labeled model.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return model, restore

@@ -1,9 +1,7 @@
 """PseudoLabelClassifier: iterative pseudo-labeling around any classifier."""
 
 import copy
-import math
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,11 +13,8 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state, get_tags
 
-from ._averaging import _CoefficientAverage, linear_step
-from ._calibration import calibrated_threshold
 from ._checks import (
     check_capabilities,
-    has_method_parameter,
     route_fit_params,
     validate_fit_data,
     warn_about_pool,
@@ -27,9 +22,18 @@ from ._checks import (
 from ._delegation import _DelegateToEstimatorMixin
 from ._guard import _Guard, split_validation
 from ._labeling import label_rows
-from ._monitor import _Monitor
+from ._monitor import _Monitor, restore_on_drift
 from ._schedules import batch_size, threshold_at
 from ._selection import confident_mask, per_class_quota_mask
+from ._settings import (
+    averager,
+    calibrate,
+    max_iterations,
+    planned_iterations,
+    pseudo_scale,
+    refit_mode,
+    use_quota,
+)
 from ._teacher import fit_teacher
 from ._training_set import _Pool, _TrainingSet
 from .utils._compat import (
@@ -491,11 +495,11 @@ class PseudoLabelClassifier(
         self.classes_ = estimator.classes_
         if self.teacher is not None:
             self.teacher_ = fit_teacher(self.teacher, X, y, train_rows, validation_rows)
-        trusted = self._calibrate(X, train, rng)
+        trusted = calibrate(self, X, train, rng)
         guard = _Guard(
             *self._held_out(X, y, validation_rows),
             patience=self.n_iter_no_change,
-            in_place=self._refit_mode() != "full",
+            in_place=refit_mode(self) != "full",
         )
         guard.update(estimator, 0)
 
@@ -506,9 +510,7 @@ class PseudoLabelClassifier(
             self.termination_condition_ = "untrusted"
         self.transduction_ = train.labels
         self.labeled_iter_ = train.added_at
-        self.estimator_ = self._finish(
-            X, labeled, train, estimator, guard, est_params, validation_rows
-        )
+        self.estimator_ = self._finish(X, labeled, train, estimator, guard, est_params)
         return self
 
     def _iterate(self, X, train, pool, estimator, guard, est_params):
@@ -523,14 +525,14 @@ class PseudoLabelClassifier(
         class_prior = np.array(
             [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
         )
-        quota = self._quota()
-        max_iter = self._max_iterations(pool.n_initial)
-        n_planned = self._planned_iterations(pool.n_initial, max_iter, quota)
-        average = self._averager(estimator)
+        quota = use_quota(self)
+        max_iter = max_iterations(self, pool.n_initial)
+        n_planned = planned_iterations(self, pool.n_initial, max_iter, quota)
+        average = averager(self, estimator)
         monitor = _Monitor(X, train.labels, train.labeled_rows, pool.rows)
         monitor.update(estimator)
         # Partial and warm refits change the supervised fit in place.
-        in_place = self.drift_check == "restore" and self._refit_mode() != "full"
+        in_place = self.drift_check == "restore" and refit_mode(self) != "full"
         supervised = copy.deepcopy(estimator) if in_place else estimator
         model = estimator
         while len(pool) > 0:
@@ -578,28 +580,9 @@ class PseudoLabelClassifier(
         # and generalises better: there the check records but does not act.
         acts = not guard.active and self.teacher is None
         if self.n_iter_ and monitor.drifted and acts:
-            model = self._on_drift(model, supervised)
-        return model
-
-    def _on_drift(self, model, supervised):
-        """Warn that the model drifted; with ``"restore"``, return ``supervised``."""
-        if self.drift_check is None:
-            return model
-        before, after = self.labeled_scores_[0], self.labeled_scores_[-1]
-        message = (
-            "Pseudo-labeling lowered the accuracy on the labeled training rows "
-            f"from {before:.3f} (supervised fit) to {after:.3f}"
-        )
-        if self.drift_check == "restore":
-            self.drift_restored_ = True
-            model = supervised
-            message += ": returning the supervised model"
-        warnings.warn(
-            f"{message}. A threshold, a teacher or more labeled rows may help; "
-            "drift_check=None keeps the pseudo-labeled model.",
-            UserWarning,
-            stacklevel=5,
-        )
+            model, self.drift_restored_ = restore_on_drift(
+                self.drift_check, self.labeled_scores_, model, supervised
+            )
         return model
 
     def _select(self, labels, confidence, iteration, class_prior, quota):
@@ -614,80 +597,15 @@ class PseudoLabelClassifier(
             )
         return keep
 
-    def _calibrate(self, X, train, rng):
-        """Set ``threshold_``; return whether any pseudo-label can be trusted."""
-        self.threshold_ = None if callable(self.threshold) else self.threshold
-        if self.threshold != "auto":
-            return True
-        self.threshold_ = None
-        if (
-            self.max_iter == 0
-            or not np.any(train.added_at == -1)
-            or self._refit_mode() == "partial"
-            or self.teacher is not None
-            or not hasattr(self.estimator, "predict_proba")
-        ):
-            return True
-        threshold, reason = calibrated_threshold(
-            self.estimator, X, train.labels, train.labeled_rows, rng.randint(2**31 - 1)
-        )
-        if threshold is None:
-            warnings.warn(
-                f"Pseudo-labeling skipped ({reason}): no pseudo-label could be "
-                "trusted, so the supervised model is returned. Pass a threshold "
-                "(or threshold=None) to pseudo-label anyway.",
-                UserWarning,
-                stacklevel=4,
-            )
-            return False
-        self.threshold_ = threshold
-        return True
-
-    def _quota(self):
-        if self.per_class_quota != "auto":
-            return self.per_class_quota
-        # A teacher's labels do not feed back into the teacher: there is no
-        # self-reinforcing pile-up for a quota to stop, only labels to lose.
-        return self.teacher is None and hasattr(self.estimator, "predict_proba")
-
-    def _max_iterations(self, n_unlabeled):
-        if self.max_iter != "auto":
-            return self.max_iter
-        if callable(self.sample_rate) or n_unlabeled == 0:
-            return None
-        return math.ceil(n_unlabeled / batch_size(self.sample_rate, n_unlabeled, 1))
-
-    def _averager(self, estimator):
-        """A running average of the coefficients, or None when not averaging."""
-        wanted = self.average
-        if wanted == "auto":
-            wanted = self._refit_mode() == "partial"
-        if not wanted:
-            return None
-        if linear_step(estimator) is None:
-            if self.average is True:
-                raise ValueError(
-                    f"average=True averages coef_ and intercept_, which "
-                    f"estimator={type(self.estimator).__name__} does not have "
-                    "once fitted. Use average='auto' or average=False."
-                )
-            return None
-        return _CoefficientAverage()
-
-    def _refit_mode(self):
-        if self.refit != "auto":
-            return self.refit
-        return "partial" if hasattr(self.estimator, "partial_fit") else "full"
-
     def _refit(self, estimator, X, train, new_rows, iteration, est_params):
         """The model after adding ``new_rows`` to the training set."""
-        mode = self._refit_mode()
+        mode = refit_mode(self)
         if mode == "partial":
             # One partial_fit on the new rows with the labeled rows, so that the
             # true labels keep anchoring the model while pseudo-labels stream in.
             # Other fit parameters belong to fit, not to partial_fit.
             rows = np.concatenate([train.labeled_rows, new_rows])
-            scale = self._pseudo_scale(estimator, train.labeled_rows, new_rows)
+            scale = pseudo_scale(self, estimator, train.labeled_rows, new_rows)
             return train.fit(
                 estimator,
                 X,
@@ -704,21 +622,7 @@ class PseudoLabelClassifier(
             estimator = estimator.set_params(warm_start=True)
         return train.fit(estimator, X, train.rows, iteration, est_params)
 
-    def _pseudo_scale(self, estimator, labeled_rows, new_rows):
-        """Weight factor of a partial update's pseudo-labeled rows.
-
-        With ``max_pseudo_ratio``, the new rows together weigh at most that
-        many times the labeled rows, so that a huge batch of self-labels
-        cannot outvote the true labels in one update.
-        """
-        ratio = self.max_pseudo_ratio
-        if ratio is None or not has_method_parameter(
-            estimator, "partial_fit", "sample_weight"
-        ):
-            return 1.0
-        return min(1.0, ratio * labeled_rows.shape[0] / new_rows.shape[0])
-
-    def _finish(self, X, labeled, train, estimator, guard, est_params, held_out):
+    def _finish(self, X, labeled, train, estimator, guard, est_params):
         """The model to return: the guard's choice, or the last one."""
         if not guard.active:
             return estimator
@@ -727,15 +631,7 @@ class PseudoLabelClassifier(
         if guard.best_iteration > 0:
             return guard.best_estimator
         if self.n_iter_ > 0:
-            warnings.warn(
-                "Pseudo-labeling did not beat the supervised fit on the "
-                f"{held_out.shape[0]} held-out labeled rows (validation "
-                f"accuracy {guard.scores[0]:.4f} before, at best "
-                f"{max(guard.scores[1:]):.4f} after): returning the supervised "
-                "model. More labeled rows, a threshold or a teacher may help.",
-                UserWarning,
-                stacklevel=4,
-            )
+            guard.warn_fallback()
         # Falling back: the supervised model on every labeled row, the held-out
         # ones included, exactly as a plain fit would be.
         labeled_rows = np.flatnonzero(labeled)
@@ -761,18 +657,6 @@ class PseudoLabelClassifier(
         if rows.shape[0] == 0:
             return None, None
         return _safe_indexing(X, rows), y[rows]
-
-    def _planned_iterations(self, n_unlabeled, max_iter, quota):
-        """The number of iterations to expect, for progress lines; or None."""
-        if callable(self.sample_rate) or n_unlabeled == 0:
-            return max_iter
-        if self.threshold_ is not None or callable(self.threshold) or quota:
-            # Rows go back to the pool: only a cap says when the loop ends.
-            return max_iter
-        n_planned = math.ceil(
-            n_unlabeled / batch_size(self.sample_rate, n_unlabeled, 1)
-        )
-        return n_planned if max_iter is None else min(n_planned, max_iter)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

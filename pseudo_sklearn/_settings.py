@@ -1,0 +1,112 @@
+"""What the "auto" parameters of PseudoLabelClassifier become for a given fit.
+
+Each function reads the meta-estimator's parameters (``clf``) and what the fit
+has seen, and returns a plain value; none sets fitted attributes except
+:func:`calibrate`, which sets ``threshold_``.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from ._averaging import _CoefficientAverage, linear_step
+from ._calibration import calibrated_threshold
+from ._checks import has_method_parameter
+from ._schedules import batch_size
+
+
+def calibrate(clf, X, train, rng):
+    """Set ``threshold_``; return whether any pseudo-label can be trusted."""
+    clf.threshold_ = None if callable(clf.threshold) else clf.threshold
+    if clf.threshold != "auto":
+        return True
+    clf.threshold_ = None
+    if (
+        clf.max_iter == 0
+        or not np.any(train.added_at == -1)
+        or refit_mode(clf) == "partial"
+        or clf.teacher is not None
+        or not hasattr(clf.estimator, "predict_proba")
+    ):
+        return True
+    threshold, reason = calibrated_threshold(
+        clf.estimator, X, train.labels, train.labeled_rows, rng.randint(2**31 - 1)
+    )
+    if threshold is None:
+        warnings.warn(
+            f"Pseudo-labeling skipped ({reason}): no pseudo-label could be "
+            "trusted, so the supervised model is returned. Pass a threshold "
+            "(or threshold=None) to pseudo-label anyway.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return False
+    clf.threshold_ = threshold
+    return True
+
+
+def use_quota(clf):
+    if clf.per_class_quota != "auto":
+        return clf.per_class_quota
+    # A teacher's labels do not feed back into the teacher: there is no
+    # self-reinforcing pile-up for a quota to stop, only labels to lose.
+    return clf.teacher is None and hasattr(clf.estimator, "predict_proba")
+
+
+def max_iterations(clf, n_unlabeled):
+    if clf.max_iter != "auto":
+        return clf.max_iter
+    if callable(clf.sample_rate) or n_unlabeled == 0:
+        return None
+    return math.ceil(n_unlabeled / batch_size(clf.sample_rate, n_unlabeled, 1))
+
+
+def averager(clf, estimator):
+    """A running average of the coefficients, or None when not averaging."""
+    wanted = clf.average
+    if wanted == "auto":
+        wanted = refit_mode(clf) == "partial"
+    if not wanted:
+        return None
+    if linear_step(estimator) is None:
+        if clf.average is True:
+            raise ValueError(
+                f"average=True averages coef_ and intercept_, which "
+                f"estimator={type(clf.estimator).__name__} does not have "
+                "once fitted. Use average='auto' or average=False."
+            )
+        return None
+    return _CoefficientAverage()
+
+
+def refit_mode(clf):
+    if clf.refit != "auto":
+        return clf.refit
+    return "partial" if hasattr(clf.estimator, "partial_fit") else "full"
+
+
+def pseudo_scale(clf, estimator, labeled_rows, new_rows):
+    """Weight factor of a partial update's pseudo-labeled rows.
+
+    With ``max_pseudo_ratio``, the new rows together weigh at most that
+    many times the labeled rows, so that a huge batch of self-labels
+    cannot outvote the true labels in one update.
+    """
+    ratio = clf.max_pseudo_ratio
+    if ratio is None or not has_method_parameter(
+        estimator, "partial_fit", "sample_weight"
+    ):
+        return 1.0
+    return min(1.0, ratio * labeled_rows.shape[0] / new_rows.shape[0])
+
+
+def planned_iterations(clf, n_unlabeled, max_iter, quota):
+    """The number of iterations to expect, for progress lines; or None."""
+    if callable(clf.sample_rate) or n_unlabeled == 0:
+        return max_iter
+    if clf.threshold_ is not None or callable(clf.threshold) or quota:
+        # Rows go back to the pool: only a cap says when the loop ends.
+        return max_iter
+    n_planned = math.ceil(n_unlabeled / batch_size(clf.sample_rate, n_unlabeled, 1))
+    return n_planned if max_iter is None else min(n_planned, max_iter)
