@@ -69,6 +69,7 @@ default ``benchmarks/results``).
 """
 
 import argparse
+import copy
 import sys
 import time
 from collections.abc import Callable
@@ -119,7 +120,14 @@ REFERENCE_SECONDS = {
 }
 
 # Test accuracy after each fit of the inner model, collected outside the timing.
-_TRACE = {"X": None, "y": None, "acc": [], "overhead": 0.0, "progress": None}
+_TRACE = {
+    "X": None,
+    "y": None,
+    "acc": [],
+    "iterates": [],
+    "overhead": 0.0,
+    "progress": None,
+}
 
 
 def _record(model):
@@ -142,6 +150,8 @@ class TracedSGD(SGDClassifier):
 
     def partial_fit(self, X, y, **kwargs):
         super().partial_fit(X, y, **kwargs)
+        if _TRACE["X"] is not None:
+            _TRACE["iterates"].append((self.coef_.copy(), self.intercept_.copy()))
         _record(self)
         return self
 
@@ -156,9 +166,32 @@ def traced_fit(model, X, y, X_test, y_test, progress=None):
     seconds, messages = fit_timed(model, X, y)
     seconds -= _TRACE["overhead"]
     trace = list(_TRACE["acc"])
-    _TRACE.update(X=None, y=None, acc=[], overhead=0.0, progress=None)
+    iterates = _TRACE["iterates"]
+    _TRACE.update(X=None, y=None, acc=[], iterates=[], overhead=0.0, progress=None)
     accuracy = float(np.mean(model.predict(X_test) == y_test))
+    if iterates and getattr(model, "average", False) is not False:
+        # The model fit returns after k iterations: the mean of the first k
+        # partial_fit iterates (PseudoLabelClassifier's average="auto").
+        trace = trace[:1] + averaged_trace(model.estimator_, iterates, X_test, y_test)
     return accuracy, seconds, trace, messages
+
+
+def averaged_trace(estimator, iterates, X_test, y_test):
+    """Test accuracy of the averaged model after each iteration."""
+    model = copy.deepcopy(estimator)
+    coef, intercept, accuracies = 0.0, 0.0, []
+    for k, (c, b) in enumerate(iterates, start=1):
+        coef, intercept = coef + (c - coef) / k, intercept + (b - intercept) / k
+        model.coef_, model.intercept_ = coef, intercept
+        accuracies.append(float(np.mean(model.predict(X_test) == y_test)))
+    return accuracies
+
+
+def late_swing(trace, after=10):
+    """Mean absolute change of test accuracy between consecutive iterations
+    after ``after`` (points), the settling measure of issue 17."""
+    late = 100 * np.asarray(trace[after:])
+    return float(np.mean(np.abs(np.diff(late)))) if late.shape[0] > 1 else float("nan")
 
 
 @dataclass
@@ -659,6 +692,18 @@ def print_summary(table, per_split, args, n_unlabeled, omitted, paths, wall):
             f"{gain})"
         )
     print_paired(per_split, args.seeds)
+    swings = {
+        name: [late_swing(split[key]["trace"]) for split in per_split if key in split]
+        for key, name in names.items()
+        if key in ("ours/all", "ours/defaults", REFERENCE)
+    }
+    swings = {n: [x for x in v if np.isfinite(x)] for n, v in swings.items()}
+    print(
+        "  Mean change of test accuracy between consecutive iterations after the "
+        "10th (points, mean over splits; the returned model, averaged for the "
+        "defaults): "
+        + ", ".join(f"{n} {np.mean(v):.2f}" for n, v in swings.items() if v)
+    )
     if omitted[0]:
         print(f"  Left out of this run: {'; '.join(omitted[0])}.")
         print(
