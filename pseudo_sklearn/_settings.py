@@ -18,8 +18,8 @@ from ._schedules import batch_size
 
 def calibrate(clf, X, train, rng):
     """Set ``threshold_``; return whether any pseudo-label can be trusted."""
-    clf.threshold_ = None if callable(clf.threshold) else clf.threshold
     if clf.threshold != "auto":
+        clf.threshold_ = None if callable(clf.threshold) else clf.threshold
         return True
     clf.threshold_ = None
     if (
@@ -59,7 +59,12 @@ def max_iterations(clf, n_unlabeled):
         return clf.max_iter
     if callable(clf.sample_rate) or n_unlabeled == 0:
         return None
-    return math.ceil(n_unlabeled / batch_size(clf.sample_rate, n_unlabeled, 1))
+    return _draws_of_pool(clf.sample_rate, n_unlabeled)
+
+
+def _draws_of_pool(sample_rate, n_unlabeled):
+    """Batches of a constant ``sample_rate`` that draw the initial pool once."""
+    return math.ceil(n_unlabeled / batch_size(sample_rate, n_unlabeled, 1))
 
 
 def averager(clf, estimator):
@@ -108,5 +113,5 @@ def planned_iterations(clf, n_unlabeled, max_iter, quota):
     if clf.threshold_ is not None or callable(clf.threshold) or quota:
         # Rows go back to the pool: only a cap says when the loop ends.
         return max_iter
-    n_planned = math.ceil(n_unlabeled / batch_size(clf.sample_rate, n_unlabeled, 1))
+    n_planned = _draws_of_pool(clf.sample_rate, n_unlabeled)
     return n_planned if max_iter is None else min(n_planned, max_iter)
