@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from .utils._compat import _safe_indexing
+
 
 class _Guard:
     """Scores each iteration's model on held-out labeled rows; keeps the best.
@@ -20,7 +22,9 @@ class _Guard:
 
     Parameters
     ----------
-    X, y : held-out rows and their labels, or None when there are none.
+    X, y : every training row and the labels (-1 for unlabeled rows).
+    rows : ndarray of int
+        The held-out rows; none means the guard is off.
     patience : int or None
         Iterations without a better model before :meth:`update` says stop.
     in_place : bool
@@ -28,18 +32,23 @@ class _Guard:
         so that the best model must be copied to be kept.
     """
 
-    def __init__(self, X, y, *, patience, in_place):
-        self.active = y is not None and y.shape[0] > 0
+    def __init__(self, X, y, rows, *, patience, in_place):
+        self.active = rows.shape[0] > 0
         self.patience = patience
         self.copy = in_place
         self.scores = []
         self.best_iteration = 0
         self.best_estimator = None
         self._since_best = 0
-        self.X, self.y = X, y
+        self._n_models = 0
+        self.X = _safe_indexing(X, rows) if self.active else None
+        self.y = y[rows]
 
     def warn_fallback(self):
-        """Warn that no iteration beat the supervised fit on the held-out rows."""
+        """Warn that no iteration beat the supervised fit on the held-out rows
+        (nothing to say when no iteration added rows to be scored)."""
+        if self._n_models < 2:
+            return
         warnings.warn(
             "Pseudo-labeling did not beat the supervised fit on the "
             f"{self.y.shape[0]} held-out labeled rows (validation "
@@ -50,6 +59,11 @@ class _Guard:
             stacklevel=5,
         )
 
+    def repeat(self):
+        """Record an iteration that added no row: the model and score stay."""
+        if self.active:
+            self.scores.append(self.scores[-1])
+
     def update(self, estimator, iteration):
         """Score ``estimator``; return True when patience has run out."""
         if not self.active:
@@ -57,6 +71,7 @@ class _Guard:
         correct = np.asarray(estimator.predict(self.X) == self.y)
         score = float(np.mean(correct))
         self.scores.append(score)
+        self._n_models += 1
         if self.best_estimator is None:
             self._correct_supervised = correct
             self.best_estimator = copy.deepcopy(estimator) if self.copy else estimator

@@ -112,3 +112,29 @@ def restore_on_drift(drift_check, labeled_scores, model, supervised):
         stacklevel=5,
     )
     return model, restore
+
+
+def iteration_record(iteration, drawn, keep, confidence, n_pool):
+    """The start of an iteration's ``history_`` record."""
+    return {
+        "iteration": iteration,
+        "n_drawn": int(drawn.shape[0]),
+        "n_added": int(keep.sum()),
+        "mean_confidence": (
+            float(np.mean(confidence[keep])) if keep.any() else float("nan")
+        ),
+        "n_pool": int(n_pool - keep.sum()),
+        "fit_time": 0.0,
+    }
+
+
+def print_record(record, n_planned):
+    """The line that ``verbose`` prints after each iteration."""
+    of = f"/{n_planned}" if n_planned is not None else ""
+    print(
+        f"[PseudoLabelClassifier] iteration {record['iteration']}{of}: "
+        f"drew {record['n_drawn']}, added {record['n_added']} "
+        f"(mean confidence {record['mean_confidence']:.3f}), "
+        f"{record['n_pool']} left in the pool, refit {record['fit_time']:.2f}s",
+        flush=True,
+    )

@@ -2,7 +2,6 @@
 
 import copy
 import time
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import (
@@ -22,12 +21,14 @@ from ._checks import (
 from ._delegation import _DelegateToEstimatorMixin
 from ._guard import _Guard, split_validation
 from ._labeling import label_rows
-from ._monitor import _Monitor, restore_on_drift
-from ._schedules import batch_size, threshold_at
-from ._selection import confident_mask, per_class_quota_mask
+from ._monitor import _Monitor, iteration_record, print_record, restore_on_drift
+from ._schedules import batch_size
+from ._selection import select
 from ._settings import (
+    PARAMETER_CONSTRAINTS,
     averager,
     calibrate,
+    iteration_threshold,
     max_iterations,
     planned_iterations,
     pseudo_scale,
@@ -37,14 +38,9 @@ from ._settings import (
 from ._teacher import fit_teacher
 from ._training_set import _Pool, _TrainingSet
 from .utils._compat import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
     _fit_context,
     _raise_for_params,
     _routing_enabled,
-    _safe_indexing,
 )
 
 __all__ = ["PseudoLabelClassifier"]
@@ -54,20 +50,6 @@ __all__ = ["PseudoLabelClassifier"]
 _OPTIONAL_FITTED = ("teacher_", "best_iteration_", "validation_scores_")
 
 
-def _record(iteration, drawn, keep, confidence, n_pool):
-    """The start of an iteration's ``history_`` record."""
-    return {
-        "iteration": iteration,
-        "n_drawn": int(drawn.shape[0]),
-        "n_added": int(keep.sum()),
-        "mean_confidence": (
-            float(np.mean(confidence[keep])) if keep.any() else float("nan")
-        ),
-        "n_pool": int(n_pool - keep.sum()),
-        "fit_time": 0.0,
-    }
-
-
 class PseudoLabelClassifier(
     _DelegateToEstimatorMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
 ):
@@ -75,11 +57,15 @@ class PseudoLabelClassifier(
 
     Rows whose label is ``-1`` are unlabeled. The classifier is first fitted on
     the labeled rows. Each iteration then draws a random batch from the pool of
-    unlabeled rows, labels it with the current model, keeps the labels whose
-    confidence reaches ``threshold`` (all of them by default), and refits on the
-    labeled rows plus every pseudo-labeled row so far. Rows that miss the
-    threshold go back to the pool and may be drawn again by a later, better
-    model. The returned model has been trained on every row that was added.
+    unlabeled rows, labels it with the current model (or ``teacher``), keeps
+    the labels that clear ``threshold`` and the per-class quotas, and updates
+    the model with them (``refit``). Rows that are not kept go back to the
+    pool. The returned model has been trained on every row that was added,
+    unless the checks (``drift_check``, ``validation_fraction``) return the
+    supervised fit instead. The defaults are the safe settings of the user
+    guide; ``threshold=None, per_class_quota=False, max_iter=None,
+    average=False, max_pseudo_ratio=None, drift_check=None`` is the published
+    algorithm.
 
     Parameters
     ----------
@@ -359,48 +345,7 @@ class PseudoLabelClassifier(
     True
     """
 
-    _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "predict"])],
-        "sample_rate": [
-            Interval(RealNotInt, 0, 1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            callable,
-        ],
-        "threshold": [
-            Interval(Real, 0, 1, closed="left"),
-            None,
-            callable,
-            StrOptions({"auto"}),
-        ],
-        "per_class_quota": ["boolean", StrOptions({"auto"})],
-        "pseudo_weight": [
-            Interval(Real, 0, None, closed="left"),
-            StrOptions({"confidence"}),
-            callable,
-        ],
-        "teacher": [HasMethods(["fit", "predict"]), None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [
-            Interval(Integral, 0, None, closed="left"),
-            None,
-            StrOptions({"auto"}),
-        ],
-        "refit": [StrOptions({"auto", "full", "warm", "partial"})],
-        "average": ["boolean", StrOptions({"auto"})],
-        "max_pseudo_ratio": [Interval(Real, 0, None, closed="neither"), None],
-        "drift_check": [StrOptions({"restore", "warn"}), None],
-        "chunk_size": [Interval(Integral, 1, None, closed="left")],
-        # joblib refuses n_jobs=0, and only when a batch spans several chunks:
-        # reject it up front.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -497,7 +442,9 @@ class PseudoLabelClassifier(
             self.teacher_ = fit_teacher(self.teacher, X, y, train_rows, validation_rows)
         trusted = calibrate(self, X, train, rng)
         guard = _Guard(
-            *self._held_out(X, y, validation_rows),
+            X,
+            y,
+            validation_rows,
             patience=self.n_iter_no_change,
             in_place=refit_mode(self) != "full",
         )
@@ -522,9 +469,8 @@ class PseudoLabelClassifier(
         self.history_ = []
         self.n_iter_ = 0
         self.termination_condition_ = "all_labeled"
-        class_prior = np.array(
-            [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
-        )
+        shares = [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
+        class_prior = (self.classes_, np.array(shares))
         quota = use_quota(self)
         max_iter = max_iterations(self, pool.n_initial)
         n_planned = planned_iterations(self, pool.n_initial, max_iter, quota)
@@ -551,8 +497,9 @@ class PseudoLabelClassifier(
                 chunk_size=self.chunk_size,
                 n_jobs=self.n_jobs,
             )
-            keep = self._select(labels, confidence, it, class_prior, quota)
-            record = _record(it, drawn, keep, confidence, len(pool))
+            threshold = iteration_threshold(self, it)
+            keep = select(labels, confidence, threshold, class_prior, quota)
+            record = iteration_record(it, drawn, keep, confidence, len(pool))
             stop = False
             if keep.any():
                 train.add(drawn[keep], labels[keep], confidence[keep], it)
@@ -567,6 +514,8 @@ class PseudoLabelClassifier(
                 model = estimator if average is None else average.model(estimator)
                 monitor.update(model, record)
                 stop = guard.update(model, it)
+            if not keep.any():
+                guard.repeat()
             self._log(record, guard, n_planned)
             if not keep.any():
                 self.termination_condition_ = "no_change"
@@ -584,18 +533,6 @@ class PseudoLabelClassifier(
                 self.drift_check, self.labeled_scores_, model, supervised
             )
         return model
-
-    def _select(self, labels, confidence, iteration, class_prior, quota):
-        """Mask of the drawn rows whose pseudo-labels are kept."""
-        threshold = self.threshold_
-        if callable(self.threshold):
-            threshold = threshold_at(self.threshold, iteration)
-        keep = confident_mask(confidence, threshold)
-        if quota:
-            keep = per_class_quota_mask(
-                labels, confidence, keep, self.classes_, class_prior
-            )
-        return keep
 
     def _refit(self, estimator, X, train, new_rows, iteration, est_params):
         """The model after adding ``new_rows`` to the training set."""
@@ -641,22 +578,8 @@ class PseudoLabelClassifier(
         if guard.active:
             record["validation_score"] = guard.scores[-1]
         self.history_.append(record)
-        if not self.verbose:
-            return
-        of = f"/{n_planned}" if n_planned is not None else ""
-        print(
-            f"[PseudoLabelClassifier] iteration {record['iteration']}{of}: "
-            f"drew {record['n_drawn']}, added {record['n_added']} "
-            f"(mean confidence {record['mean_confidence']:.3f}), "
-            f"{record['n_pool']} left in the pool, refit {record['fit_time']:.2f}s",
-            flush=True,
-        )
-
-    @staticmethod
-    def _held_out(X, y, rows):
-        if rows.shape[0] == 0:
-            return None, None
-        return _safe_indexing(X, rows), y[rows]
+        if self.verbose:
+            print_record(record, n_planned)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

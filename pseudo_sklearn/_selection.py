@@ -78,3 +78,17 @@ def per_class_quota_mask(labels, confidence, keep, classes, class_prior):
             candidates = candidates[order[:quota]]
         mask[candidates] = True
     return mask
+
+
+def select(labels, confidence, threshold, class_prior, quota):
+    """Mask of the drawn rows whose pseudo-labels are kept: confident enough,
+    then within their class's quota when ``quota`` is set.
+
+    ``class_prior`` is the pair ``(classes, shares)``: each class and its
+    share of the labeled rows.
+    """
+    keep = confident_mask(confidence, threshold)
+    if quota:
+        classes, shares = class_prior
+        keep = per_class_quota_mask(labels, confidence, keep, classes, shares)
+    return keep

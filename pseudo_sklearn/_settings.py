@@ -1,4 +1,5 @@
-"""What the "auto" parameters of PseudoLabelClassifier become for a given fit.
+"""PseudoLabelClassifier's parameters: the values each accepts, and what the
+"auto" ones (and schedules) become for a given fit.
 
 Each function reads the meta-estimator's parameters (``clf``) and what the fit
 has seen, and returns a plain value; none sets fitted attributes except
@@ -7,13 +8,67 @@ has seen, and returns a plain value; none sets fitted attributes except
 
 import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 
 from ._averaging import _CoefficientAverage, linear_step
 from ._calibration import calibrated_threshold
 from ._checks import has_method_parameter
-from ._schedules import batch_size
+from ._schedules import batch_size, threshold_at
+from .utils._compat import HasMethods, Interval, RealNotInt, StrOptions
+
+# The values each parameter accepts (PseudoLabelClassifier's
+# ``_parameter_constraints``).
+PARAMETER_CONSTRAINTS = {
+    "estimator": [HasMethods(["fit", "predict"])],
+    "sample_rate": [
+        Interval(RealNotInt, 0, 1, closed="right"),
+        Interval(Integral, 1, None, closed="left"),
+        callable,
+    ],
+    "threshold": [
+        Interval(Real, 0, 1, closed="left"),
+        None,
+        callable,
+        StrOptions({"auto"}),
+    ],
+    "per_class_quota": ["boolean", StrOptions({"auto"})],
+    "pseudo_weight": [
+        Interval(Real, 0, None, closed="left"),
+        StrOptions({"confidence"}),
+        callable,
+    ],
+    "teacher": [HasMethods(["fit", "predict"]), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+    "max_iter": [
+        Interval(Integral, 0, None, closed="left"),
+        None,
+        StrOptions({"auto"}),
+    ],
+    "refit": [StrOptions({"auto", "full", "warm", "partial"})],
+    "average": ["boolean", StrOptions({"auto"})],
+    "max_pseudo_ratio": [Interval(Real, 0, None, closed="neither"), None],
+    "drift_check": [StrOptions({"restore", "warn"}), None],
+    "chunk_size": [Interval(Integral, 1, None, closed="left")],
+    # joblib refuses n_jobs=0, and only when a batch spans several chunks:
+    # reject it up front.
+    "n_jobs": [
+        Interval(Integral, None, -1, closed="right"),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def iteration_threshold(clf, iteration):
+    """The confidence threshold of ``iteration`` (None: keep every label)."""
+    if callable(clf.threshold):
+        return threshold_at(clf.threshold, iteration)
+    return clf.threshold_
 
 
 def calibrate(clf, X, train, rng):

@@ -2,6 +2,7 @@
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -672,6 +673,23 @@ def test_guard_returns_supervised_model_when_pseudo_labels_are_wrong(data):
     np.testing.assert_array_equal(clf.predict(X), plain.predict(X))
     pseudo = y_semi == -1
     assert np.mean(clf.transduction_[pseudo] == y[pseudo]) < 0.5
+
+
+def test_guard_with_no_iteration_that_added_rows_returns_the_supervised_fit(data):
+    # A threshold no pseudo-label reaches: the first iteration adds nothing,
+    # so the guard has nothing to compare and nothing to warn about.
+    X, _, y_semi = data
+    clf = PseudoLabelClassifier(
+        logreg(), threshold=0.999999, validation_fraction=0.25, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(X, y_semi)
+    assert clf.termination_condition_ == "no_change"
+    assert clf.best_iteration_ == 0 and clf.validation_scores_.shape == (2,)
+    labeled = y_semi != -1
+    plain = logreg().fit(X[labeled], y_semi[labeled])
+    np.testing.assert_array_equal(clf.predict(X), plain.predict(X))
 
 
 class OracleTeacher(ClassifierMixin, BaseEstimator):

@@ -305,3 +305,14 @@ def default_strong():
     return Compose(
         [RandomAffine(degrees=15, translate=3, scale=0.15, shear=12), Cutout(9)]
     )
+
+
+def apply_view(transform, x, image_shape):
+    """``transform`` applied to flat rows ``x`` seen as images of ``image_shape``
+    (``x`` itself when ``transform`` is None; the rows as they are when
+    ``image_shape`` is None)."""
+    if transform is None:
+        return x
+    if image_shape is None:
+        return transform(x)
+    return transform(x.view(-1, *image_shape)).reshape(len(x), -1)

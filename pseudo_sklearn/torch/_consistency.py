@@ -1,21 +1,21 @@
 """Augmentation-consistency pseudo-labeling (FixMatch, FlexMatch thresholds)."""
 
 import copy
-import io
 import math
 import time
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._labels import check_partial_labels
 from ..utils._compat import Interval, StrOptions
-from ._augment import default_strong, default_weak
+from ._augment import apply_view, default_strong, default_weak
 from ._classifier import _OPTIMIZERS as _OPTIMIZER_NAMES
-from ._classifier import TorchClassifier, _DeviceArray
+from ._classifier import TorchClassifier
+from ._device import _DeviceArray, load_state_bytes, state_bytes
+from ._semi_supervised import _PseudoLabelingNetwork
+from ._thresholds import _Threshold
 
 # Rows per prediction forward pass; the last chunk is padded to this size.
 _PREDICT_CHUNK = 512
@@ -40,54 +40,6 @@ class _Data:
     @property
     def n_unlabeled(self):
         return len(self.X_unlabeled)
-
-
-class _Threshold:
-    """Which pseudo-labels count in the loss: fixed or FlexMatch thresholds.
-
-    With ``mode="flexmatch"`` the threshold of class ``c`` is
-    ``threshold * M(beta_c)`` with ``M(x) = x / (2 - x)`` (FlexMatch's convex
-    mapping) and ``beta_c = sigma_c / max(max_k sigma_k, n_unused)``, where
-    ``sigma_c`` counts the unlabeled rows whose latest prediction was class
-    ``c`` with confidence above ``threshold`` and ``n_unused`` the rows never
-    predicted that confidently (FlexMatch's threshold warm-up). Counts live on
-    the device and are updated without a host sync.
-    """
-
-    def __init__(self, threshold, mode, n_unlabeled, n_classes, device):
-        self.threshold = threshold
-        self.mode = mode
-        self.n_classes = n_classes
-        self.selected = None
-        if mode == "flexmatch" and threshold is not None:
-            self.selected = torch.full((n_unlabeled,), -1, device=device)
-            self._ones = torch.ones(n_unlabeled, device=device)
-
-    def class_thresholds(self):
-        """Current threshold of each class, a device tensor (or None)."""
-        if self.threshold is None:
-            return None
-        if self.selected is None:
-            return torch.full(
-                (self.n_classes,), float(self.threshold), dtype=torch.float64
-            )
-        counts = torch.zeros(self.n_classes + 1, device=self.selected.device)
-        counts.scatter_add_(0, self.selected + 1, self._ones)
-        learned, unused = counts[1:], counts[0]
-        beta = learned / torch.maximum(learned.max(), unused).clamp(min=1)
-        return self.threshold * beta / (2 - beta)
-
-    def mask(self, confidence, target, index):
-        """0/1 weight of each pseudo-label; records confident predictions."""
-        if self.threshold is None:
-            return torch.ones_like(confidence)
-        if self.selected is None:
-            return (confidence >= self.threshold).float()
-        keep = confidence >= self.class_thresholds()[target]
-        confident = confidence >= self.threshold
-        # torch.where instead of boolean indexing: no host sync on CUDA.
-        self.selected[index] = torch.where(confident, target, self.selected[index])
-        return keep.float()
 
 
 class _Stats:
@@ -122,15 +74,7 @@ def _update_average(average, module, decay):
         mean.copy_(buffer)
 
 
-def _apply_view(transform, x, image_shape):
-    if transform is None:
-        return x
-    if image_shape is None:
-        return transform(x)
-    return transform(x.view(-1, *image_shape)).reshape(len(x), -1)
-
-
-class FixMatchClassifier(TorchClassifier):
+class FixMatchClassifier(_PseudoLabelingNetwork):
     """Augmentation-consistency pseudo-labeling of a neural network (FixMatch).
 
     Rows with ``y == -1`` are unlabeled. Training first runs ``warmup_epochs``
@@ -169,6 +113,8 @@ class FixMatchClassifier(TorchClassifier):
         Learning rate of the pseudo-labeling steps: FixMatch's cosine decay
         ``lr * cos(7 * pi * k / (16 * K))`` at step ``k`` of ``K`` (it ends at
         about ``0.2 * lr``), or ``lr`` throughout. Warm-up epochs use ``lr``.
+        With ``partial_fit``, ``K`` is ``max_epochs`` passes over the rows of
+        the call and the rate stays at its final value after them.
     max_epochs : int, default=40
         Number of passes over the unlabeled rows after the warm-up.
     warmup_epochs : int, default=10
@@ -376,90 +322,8 @@ class FixMatchClassifier(TorchClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y, eval_set=None):
-        """Warm up for ``warmup_epochs``, then pseudo-label for ``max_epochs``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Labeled and unlabeled rows.
-        y : array-like of shape (n_samples,)
-            Labels, with -1 for unlabeled rows.
-        eval_set : tuple (X_val, y_val), default=None
-            Labeled validation data whose accuracy is recorded in ``history_``
-            after each epoch.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        y, labeled, classes = self._check_labels(y)
-        self._start(X.shape[1], classes)
-        data = self._data(X, y, labeled)
-        eval_set = self._check_eval_set(eval_set)
-        with self._rng_context():
-            for _ in range(self.warmup_epochs + self.max_epochs):
-                self._fit_epoch(data, eval_set)
-        return self
-
-    def partial_fit(self, X, y, classes=None, eval_set=None):
-        """Train one epoch: a warm-up epoch while ``n_iter_ < warmup_epochs``.
-
-        The cosine schedule places the pass by the number of pseudo-labeling
-        steps taken so far, out of ``max_epochs`` passes over these rows, and
-        stays at its final value afterwards.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Labeled and unlabeled rows.
-        y : array-like of shape (n_samples,)
-            Labels, with -1 for unlabeled rows.
-        classes : array-like of shape (n_classes,), default=None
-            All classes; required on the first call unless the labeled rows
-            hold them all, ignored afterwards.
-        eval_set : tuple (X_val, y_val), default=None
-            Labeled validation data whose accuracy is recorded in ``history_``.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        first_call = not hasattr(self, "module_")
-        if first_call:
-            self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
-        y, labeled, seen = self._check_labels(y)
-        if first_call:
-            self._start(X.shape[1], seen if classes is None else np.unique(classes))
-        unknown = np.setdiff1d(seen, self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y holds labels {unknown.tolist()} not in classes_ "
-                f"{self.classes_.tolist()}; pass every class in `classes` on the "
-                "first call to partial_fit."
-            )
-        data = self._data(X, y, labeled)
-        with self._rng_context():
-            self._fit_epoch(data, self._check_eval_set(eval_set))
-        return self
-
-    def _check_labels(self, y):
-        y, labeled = check_partial_labels(y)
-        if not labeled.any():
-            raise ValueError(
-                "y has no labeled row (every label is -1); label at least one "
-                "row per class."
-            )
-        y_labeled = y[labeled]
-        if y_labeled.dtype == object:
-            y_labeled = y_labeled.astype(type(y_labeled[0]))
-        check_classification_targets(y_labeled)
-        return y, labeled, np.unique(y_labeled)
+    def _n_warmup(self):
+        return self.warmup_epochs
 
     def _image_shape(self, n_features):
         shape = self.image_shape
@@ -511,7 +375,7 @@ class FixMatchClassifier(TorchClassifier):
         return optimizer(module.parameters(), lr=self.lr, **(params or {}))
 
     def _data(self, X, y, labeled):
-        y_index = np.searchsorted(self.classes_, y[labeled].astype(self.classes_.dtype))
+        y_index = self._class_index(y[labeled])
         data = _Data(X[labeled], y_index, X[~labeled], torch.device(self.device_))
         state = self._threshold_state
         if state is None or (
@@ -579,7 +443,7 @@ class FixMatchClassifier(TorchClassifier):
         self.module_.train()
         order = torch.randperm(data.n_labeled, device=data.device)
         for index in order.split(self.batch_size):
-            xb = _apply_view(weak, data.X_labeled.take(index), self._shape)
+            xb = apply_view(weak, data.X_labeled.take(index), self._shape)
             with self._autocast():
                 losses = self._criterion(self.module_(xb), data.y_labeled.take(index))
             loss = losses.float().mean()
@@ -594,7 +458,7 @@ class FixMatchClassifier(TorchClassifier):
         n_labeled = len(xl)
         # Both weak views in one call: on a GPU each transform costs kernel
         # launches, not arithmetic.
-        weak_views = _apply_view(weak, torch.cat([xl, xu]), self._shape)
+        weak_views = apply_view(weak, torch.cat([xl, xu]), self._shape)
         labeler = self._predicting_module()
         labeler.eval()
         with torch.no_grad(), self._autocast():
@@ -602,7 +466,7 @@ class FixMatchClassifier(TorchClassifier):
         confidence, target = torch.softmax(output, dim=1).max(dim=1)
         mask = self._threshold_state.mask(confidence, target, index_u)
         inputs = torch.cat(
-            [weak_views[:n_labeled], _apply_view(strong, xu, self._shape)]
+            [weak_views[:n_labeled], apply_view(strong, xu, self._shape)]
         )
         self.module_.train()
         with self._autocast():
@@ -632,18 +496,6 @@ class FixMatchClassifier(TorchClassifier):
             self._consistency_step(data, order[i], labeled[i], stats)
             self._pseudo_steps += 1
 
-    def _device_score(self, X, y):
-        """Accuracy of the predicting network on device rows (labeled rows)."""
-        module = self._predicting_module()
-        module.eval()
-        correct = torch.zeros((), device=self.device_)
-        index = torch.arange(len(X), device=self.device_)
-        with torch.inference_mode(), self._autocast():
-            for chunk in index.split(4096):
-                predicted = module(X.take(chunk)).argmax(dim=1)
-                correct += (predicted == y.take(chunk)).sum()
-        return float(correct) / max(len(X), 1)
-
     def _fit_epoch(self, data, eval_set):
         start = time.perf_counter()
         stats = _Stats(data.device)
@@ -667,30 +519,23 @@ class FixMatchClassifier(TorchClassifier):
         thresholds = self._threshold_state.class_thresholds()
         if thresholds is not None:
             self.class_thresholds_ = thresholds.cpu().numpy().astype(np.float64)
-        record["labeled_score"] = self._device_score(data.X_labeled, data.y_labeled)
+        record["labeled_score"] = self._device_accuracy(
+            self._predicting_module(), data.X_labeled, data.y_labeled
+        )
         if eval_set is not None:
             record["validation_score"] = float(self.score(*eval_set))
         self.history_.append(record)
         if self.verbose:
-            shown = ", ".join(
-                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in record.items()
-            )
-            print(shown, flush=True)
+            self._print_record(record)
 
     def __getstate__(self):
         state = dict(super().__getstate__())
         if state.get("ema_module_") is not None:
-            buffer = io.BytesIO()
-            torch.save(state.pop("ema_module_").state_dict(), buffer)
-            state["_ema_state"] = buffer.getvalue()
+            state["_ema_state"] = state_bytes(state.pop("ema_module_").state_dict())
         threshold_state = state.get("_threshold_state")
-        if threshold_state is not None and threshold_state.selected is not None:
+        if threshold_state is not None:
             # Host copies: a model trained on CUDA loads where CUDA is missing.
-            threshold_state = copy.copy(threshold_state)
-            threshold_state.selected = threshold_state.selected.cpu()
-            threshold_state._ones = threshold_state._ones.cpu()
-            state["_threshold_state"] = threshold_state
+            state["_threshold_state"] = threshold_state.to("cpu")
         return state
 
     def __setstate__(self, state):
@@ -698,10 +543,7 @@ class FixMatchClassifier(TorchClassifier):
         super().__setstate__(state)
         if ema_state is not None:
             self.ema_module_ = copy.deepcopy(self.module_).requires_grad_(False)
-            self.ema_module_.load_state_dict(
-                torch.load(io.BytesIO(ema_state), map_location="cpu", weights_only=True)
-            )
+            self.ema_module_.load_state_dict(load_state_bytes(ema_state))
         threshold_state = getattr(self, "_threshold_state", None)
-        if threshold_state is not None and threshold_state.selected is not None:
-            threshold_state.selected = threshold_state.selected.to(self.device_)
-            threshold_state._ones = threshold_state._ones.to(self.device_)
+        if threshold_state is not None:
+            self._threshold_state = threshold_state.to(self.device_)

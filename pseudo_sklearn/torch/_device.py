@@ -1,20 +1,13 @@
-"""Where training runs: arrays placed on the device, fixed-size steps, CUDA graphs.
+"""Where training runs: the device, arrays placed on it once, and where a
+pickled model lands.
 
 :class:`_DeviceArray` puts the training data on the device once, so that a
-batch is an index gather there.
-
-A step of a small network on the GPU costs more in Python and kernel launches
-than in arithmetic. Capturing it as a CUDA graph and replaying it removes both;
-that needs every step to have the same shapes and to read its inputs from the
-same device buffers. :class:`_StaticBatch` holds those buffers: the row indices
-of a batch (the gather happens inside the step), a 0/1 mask of real rows and
-``1 / n_real``. The last, smaller batch of an epoch is padded to full size with
-rows of weight 0 and its summed loss divided by the real row count, which gives
-the same loss and gradient as the short batch (rows do not interact in the
-loss; a module that mixes rows, such as batch norm, runs that batch unpadded).
+batch is an index gather there. The fixed-size steps and CUDA graphs that
+read those arrays are in ``_graphs.py``.
 """
 
 import inspect
+import io
 import warnings
 
 import numpy as np
@@ -99,182 +92,42 @@ class _DeviceArray:
         return self.tensor[index.cpu()].to(self.device)
 
 
-# Eager steps on a side stream before capture: they allocate the gradients and
-# the optimizer state outside the graph and run lazy library initialisation.
-# They are real training steps of the fit, not extra ones.
-_WARMUP_STEPS = 2
+def state_bytes(state):
+    """``torch.save`` of ``state`` (state dicts) into bytes, for pickling."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
-def mixes_rows(module):
-    """Whether a module's output for a row depends on the other rows in train mode."""
-    norms = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.SyncBatchNorm)
-    return any(isinstance(m, norms) for m in module.modules())
+def load_state_bytes(data):
+    """The state saved by :func:`state_bytes`, on the CPU.
 
-
-def why_not_capturable(optimizer, data):
-    """A reason why these training steps cannot be captured, or None.
-
-    Parameters
-    ----------
-    optimizer : torch.optim.Optimizer
-        The optimizer the steps call.
-    data : list of _DeviceArray or None
-        Arrays the steps gather batches from.
+    On the CPU first: ``load_state_dict`` moves each tensor where it belongs
+    (an optimizer's step counters stay on the CPU, as torch expects).
     """
-    if any(d is not None and not d.on_device for d in data):
-        return (
-            "the training data do not fit in half the free GPU memory and are "
-            "copied batch by batch from the host"
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def landing_device(saved, name):
+    """The device a model trained on ``saved`` loads on here, with a warning
+    when that is not ``saved``; ``name`` is the estimator's class name."""
+    device = torch.device(saved)
+    if device.type != "cuda":
+        return saved
+    if not torch.cuda.is_available():
+        warnings.warn(
+            f"This {name} was trained on {saved} but CUDA is not available "
+            "here; it is loaded on the CPU.",
+            UserWarning,
+            stacklevel=3,
         )
-    groups = optimizer.param_groups
-    if "capturable" in optimizer.defaults and not all(
-        g.get("capturable") for g in groups
-    ):
-        return (
-            f"the {type(optimizer).__name__} optimizer was built with "
-            "capturable=False; leave `capturable` out of optimizer_params or set "
-            "it to True"
+        return "cpu"
+    if (device.index or 0) >= torch.cuda.device_count():
+        warnings.warn(
+            f"This {name} was trained on {saved}, which this machine does not "
+            "have; it is loaded on cuda:0.",
+            UserWarning,
+            stacklevel=3,
         )
-    return None
-
-
-class _StaticBatch:
-    """Device buffers a fixed-size step reads: row indices, real-row mask, 1/n.
-
-    Parameters
-    ----------
-    size : int
-        Rows per step, the padded size of every batch.
-    device : torch.device
-        Where the buffers live.
-    """
-
-    def __init__(self, size, device):
-        self.size = size
-        self.index = torch.zeros(size, dtype=torch.long, device=device)
-        self.valid = torch.ones(size, device=device)
-        self.inv_n = torch.full((), 1.0 / size, device=device)
-        self._n = size
-
-    def fill(self, index):
-        """Copy a batch's indices in; a short batch keeps stale, masked pad rows."""
-        n = index.shape[0]
-        self.index[:n].copy_(index)
-        if n != self._n:
-            # Only when the batch length changes: full batches cost one copy.
-            self.valid.fill_(1.0)
-            self.valid[n:] = 0.0
-            self.inv_n.fill_(1.0 / n)
-            self._n = n
-
-
-class _Step:
-    """A training step on a :class:`_StaticBatch`, eager or as a CUDA graph.
-
-    Parameters
-    ----------
-    fn : callable
-        Runs one step reading only device tensors that outlive it (the static
-        batch, the data, accumulators); returns nothing.
-    batch : _StaticBatch
-        The buffers ``fn`` reads.
-    graphs : _GraphContext or None
-        Where to capture and whom to tell of a failure; None runs eagerly.
-    """
-
-    def __init__(self, fn, batch, graphs=None):
-        self.fn = fn
-        self.batch = batch
-        self.graphs = graphs
-        self.graph = None
-        self._n_warm = 0
-        self._stream = None
-
-    def __call__(self, index):
-        self.batch.fill(index)
-        graphs = self.graphs
-        if graphs is None or not graphs.active:
-            self.fn()
-        elif self.graph is not None:
-            self.graph.replay()
-        elif self._n_warm < _WARMUP_STEPS:
-            self._warm_up()
-        else:
-            self._capture()
-
-    def _warm_up(self):
-        if self._stream is None:
-            self._stream = torch.cuda.Stream(self.graphs.device)
-        current = torch.cuda.current_stream(self.graphs.device)
-        self._stream.wait_stream(current)
-        with torch.cuda.stream(self._stream):
-            self.fn()
-        current.wait_stream(self._stream)
-        self._n_warm += 1
-
-    def _capture(self):
-        graph = torch.cuda.CUDAGraph()
-        device = self.graphs.device
-        # A stream of its own, entered with a plain stream context: if capture
-        # fails, the context still exits and the failed capture's stream is
-        # never used again (torch.cuda.graph would leave it current).
-        stream = torch.cuda.Stream(device)
-        torch.cuda.synchronize(device)
-        error = None
-        with torch.cuda.stream(stream):
-            graph.capture_begin(pool=self.graphs.pool())
-            try:
-                self.fn()
-            except Exception as exc:  # noqa: BLE001 - any failure: run eagerly
-                error = exc
-            try:
-                graph.capture_end()
-            except Exception as exc:  # noqa: BLE001
-                error = error or exc
-        if error is not None:
-            self.graphs.give_up(f"capturing a training step failed ({error})")
-            # Capture ran nothing: take this step for real.
-            self.fn()
-            return
-        self.graph = graph
-        # Capture records the step without running it.
-        graph.replay()
-
-
-class _GraphContext:
-    """The CUDA graphs of one fit: a shared memory pool and the one warning.
-
-    Parameters
-    ----------
-    owner : TorchClassifier
-        Estimator whose ``cuda_graphs_`` is set to False on a failure.
-    device : torch.device
-        The CUDA device.
-    """
-
-    def __init__(self, owner, device):
-        self.owner = owner
-        self.device = device
-        self._pool = None
-
-    @property
-    def active(self):
-        return self.owner.cuda_graphs_
-
-    def pool(self):
-        # One pool for all graphs: they never run concurrently and no tensor
-        # allocated inside one outlives its replay.
-        if self._pool is None:
-            self._pool = torch.cuda.graph_pool_handle()
-        return self._pool
-
-    def give_up(self, reason):
-        """Switch the rest of the fit to eager steps, with one warning."""
-        if self.owner.cuda_graphs_:
-            self.owner.cuda_graphs_ = False
-            warnings.warn(
-                f"{type(self.owner).__name__} trains without CUDA graphs because "
-                f"{reason}. Pass cuda_graphs=False to silence this warning.",
-                UserWarning,
-                stacklevel=4,
-            )
+        return "cuda:0"
+    return saved

@@ -8,18 +8,17 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
-from .._labels import check_partial_labels
 from .._monitor import labeled_drift
 from .._schedules import alpha_schedule
 from ..utils._compat import Interval, StrOptions
 from ._classifier import TorchClassifier
-from ._device import _DeviceArray, _StaticBatch, mixes_rows
+from ._device import _DeviceArray
+from ._graphs import _StaticBatch, mixes_rows
+from ._semi_supervised import _PseudoLabelingNetwork
 
 
-class OnlinePseudoLabelClassifier(TorchClassifier):
+class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
     """Online pseudo-labeling of a neural network, as in Lee (2013).
 
     Rows with ``y == -1`` are unlabeled (with string labels, the integer -1 or
@@ -254,76 +253,12 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         self.threshold = threshold
         self.drift_check = drift_check
 
-    def fit(self, X, y, eval_set=None):
-        """Warm up for ``T1`` epochs, then pseudo-label for ``max_epochs``.
+    def _n_warmup(self):
+        return self.T1
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Labeled and unlabeled rows.
-        y : array-like of shape (n_samples,)
-            Labels, with -1 for unlabeled rows.
-        eval_set : tuple (X_val, y_val), default=None
-            Labeled validation data whose accuracy is recorded in
-            ``history_`` after each epoch.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        self._validate_params()
-        self._check_schedule()
-        with self._keep_state_on_error():
-            X, y = validate_data(self, X, y, dtype=np.float32)
-            y, labeled, classes = self._split_y(y)
-            self._initialize(X.shape[1], classes)
-            self._reset_online_state()
-            data = self._online_data(X, y, labeled)
-            eval_set = self._check_eval_set(eval_set)
-            with self._rng_context():
-                for _ in range(self.T1 + self.max_epochs):
-                    self._online_epoch(*data, eval_set)
-                self._end_drift_check()
-        return self
-
-    def partial_fit(self, X, y, classes=None, eval_set=None):
-        """Train one epoch: a warm-up epoch while ``t_ < T1``, else one pass.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Labeled and unlabeled rows.
-        y : array-like of shape (n_samples,)
-            Labels, with -1 for unlabeled rows.
-        classes : array-like of shape (n_classes,), default=None
-            All classes; required on the first call unless the labeled rows
-            hold them all, ignored afterwards.
-        eval_set : tuple (X_val, y_val), default=None
-            Labeled validation data whose accuracy is recorded in ``history_``.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        first_call = not hasattr(self, "module_")
-        if first_call:
-            self._validate_params()
-            self._check_schedule()
-        with self._keep_state_on_error():
-            X, y = validate_data(self, X, y, dtype=np.float32, reset=first_call)
-            y, labeled, seen = self._split_y(y)
-            if first_call:
-                classes = seen if classes is None else np.unique(classes)
-                self._initialize(X.shape[1], classes)
-                self._reset_online_state()
-            self._check_known(seen)
-            data = self._online_data(X, y, labeled)
-            eval_set = self._check_eval_set(eval_set)
-            with self._rng_context():
-                self._online_epoch(*data, eval_set)
-        return self
+    def _start(self, n_features, classes):
+        self._initialize(n_features, classes)
+        self._reset_online_state()
 
     def _reset_online_state(self):
         self.t_ = 0
@@ -332,30 +267,18 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         self.drift_restored_ = False
         self._warmup_state = None
 
-    def _check_schedule(self):
+    def _check_params(self):
         if self.T2 < self.T1:
             raise ValueError(
                 f"T2={self.T2} is before T1={self.T1}: alpha must reach alpha_f "
                 "after the warm-up; pass T2 >= T1."
             )
 
-    def _split_y(self, y):
-        """Labels with -1 on unlabeled rows, the labeled mask, the classes seen."""
-        y, labeled = check_partial_labels(y)
-        if not labeled.any():
-            raise ValueError(
-                "y has no labeled row (every label is -1); label at least one "
-                "row per class."
-            )
-        check_classification_targets(y[labeled])
-        return y, labeled, np.unique(y[labeled])
-
-    def _online_data(self, X, y, labeled):
+    def _data(self, X, y, labeled):
         device = torch.device(self.device_)
-        y_index = np.searchsorted(self.classes_, y[labeled])
         return (
             _DeviceArray(X[labeled], device, torch.float32),
-            _DeviceArray(y_index, device, torch.long),
+            _DeviceArray(self._class_index(y[labeled]), device, torch.long),
             _DeviceArray(X[~labeled], device, torch.float32),
         )
 
@@ -452,22 +375,8 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
                 self.t_ += 1
         return labeled_losses, totals["loss"], totals["n_pseudo"], n_steps
 
-    def _labeled_score(self, X_labeled, y_labeled):
-        """Accuracy of the current network on the training labeled rows."""
-        module = self.module_
-        module.eval()
-        correct = torch.zeros((), dtype=torch.long, device=self.device_)
-        chunk = max(self.batch_size, 1024)
-        with torch.inference_mode(), self._autocast():
-            for start in range(0, len(X_labeled), chunk):
-                index = torch.arange(
-                    start, min(start + chunk, len(X_labeled)), device=self.device_
-                )
-                predicted = module(X_labeled.take(index)).argmax(dim=1)
-                correct += (predicted == y_labeled.take(index)).sum()
-        return int(correct) / len(X_labeled)
-
-    def _online_epoch(self, X_labeled, y_labeled, X_unlabeled, eval_set):
+    def _fit_epoch(self, data, eval_set):
+        X_labeled, y_labeled, X_unlabeled = data
         pseudo = self.t_ >= self.T1 and len(X_unlabeled) > 0
         if pseudo and self._warmup_state is None:
             self._keep_warmup(X_labeled, y_labeled)
@@ -488,7 +397,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             torch.cuda.synchronize(self.device_)
         fit_time = time.perf_counter() - start
         self.loss_curve_.append(labeled_loss)
-        score = self._labeled_score(X_labeled, y_labeled)
+        score = self._device_accuracy(self.module_, X_labeled, y_labeled)
         record = {
             "iteration": self.n_iter_,
             "phase": "pseudo" if pseudo else "supervised",
@@ -509,21 +418,11 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
         if self.verbose:
             self._print_record(record)
 
-    def _print_record(self, record):
-        validation = record.get("validation_score", math.nan)
-        print(
-            f"epoch {record['iteration']} ({record['phase']}): t={record['t']} "
-            f"alpha={record['alpha']:.3f} "
-            f"labeled_loss={record['labeled_loss']:.4f} "
-            f"unlabeled_loss={record['unlabeled_loss']:.4f} "
-            f"labeled_score={record['labeled_score']:.4f} "
-            f"validation_score={validation:.4f} "
-            f"fit_time={record['fit_time']:.2f}s"
-        )
-
     def _keep_warmup(self, X_labeled, y_labeled):
         """Record the labeled accuracy before pseudo-labeling, keep the weights."""
-        self.warmup_labeled_score_ = self._labeled_score(X_labeled, y_labeled)
+        self.warmup_labeled_score_ = self._device_accuracy(
+            self.module_, X_labeled, y_labeled
+        )
         if self.drift_check == "restore":
             self._warmup_state = (
                 copy.deepcopy(self.module_.state_dict()),
@@ -537,7 +436,7 @@ class OnlinePseudoLabelClassifier(TorchClassifier):
             return False
         return labeled_drift(score, self.warmup_labeled_score_, n_labeled)
 
-    def _end_drift_check(self):
+    def _end_fit(self):
         """Warn, and with ``"restore"`` put back the warm-up network, on drift."""
         if not self.history_ or not self.history_[-1]["labeled_drift"]:
             return

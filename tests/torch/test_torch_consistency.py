@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from pseudo_sklearn.torch import FixMatchClassifier, MLPModule  # noqa: E402
-from pseudo_sklearn.torch._consistency import _Threshold  # noqa: E402
+from pseudo_sklearn.torch._thresholds import _Threshold  # noqa: E402
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from pseudo_sklearn.torch import (  # noqa: E402
     OnlinePseudoLabelClassifier,
     TorchClassifier,
 )
-from pseudo_sklearn.torch._device import _DeviceArray, why_not_capturable  # noqa: E402
+from pseudo_sklearn.torch._device import _DeviceArray  # noqa: E402
+from pseudo_sklearn.torch._graphs import why_not_capturable  # noqa: E402
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -220,6 +221,19 @@ def test_uncapturable_optimizer_falls_back_with_one_warning(blobs):
     assert len([w for w in caught if "CUDA graphs" in str(w.message)]) == 1
     assert not clf.cuda_graphs_
     assert clf.score(X, y) > 0.9
+
+
+@needs_cuda
+def test_graphs_train_the_eager_module_when_compile_is_set(blobs):
+    # Captured compiled steps measured slower than captured eager ones: with
+    # graphs on, compile=True is not used, and the user is told.
+    X, y = blobs
+    clf = TorchClassifier(max_epochs=2, device="cuda", compile=True, random_state=0)
+    with pytest.warns(UserWarning, match="does not compile the module"):
+        clf.fit(X, y)
+    assert clf.cuda_graphs_
+    assert clf._compiled is None
+    assert clf._forward_module() is clf.module_
 
 
 class SyncingMLP(MLPModule):
