@@ -353,18 +353,6 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
             self.__dict__.update(saved)
             raise
 
-    def _check_eval_set(self, eval_set):
-        """``eval_set`` as ``(X_val, y_val)`` checked against the fitted columns."""
-        if eval_set is None:
-            return None
-        if len(eval_set) != 2:
-            raise ValueError(
-                f"eval_set must be a pair (X_val, y_val); got {len(eval_set)} items."
-            )
-        X_val, y_val = eval_set
-        X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
-        return X_val, column_or_1d(y_val)
-
     def _initialize(self, n_features, classes):
         """Build the network and optimizer and reset the fitted state."""
         self.classes_ = classes

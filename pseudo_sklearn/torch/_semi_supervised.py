@@ -4,7 +4,7 @@ labeled and unlabeled rows, the rule for labels, and the epoch's record."""
 import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._labels import check_partial_labels
 from ._classifier import TorchClassifier
@@ -96,6 +96,18 @@ class _PseudoLabelingNetwork(TorchClassifier):
             self._start(X.shape[1], seen if classes is None else np.unique(classes))
         self._check_known(seen)
         return self._data(X, y, labeled), self._check_eval_set(eval_set)
+
+    def _check_eval_set(self, eval_set):
+        """``eval_set`` as ``(X_val, y_val)`` checked against the fitted columns."""
+        if eval_set is None:
+            return None
+        if len(eval_set) != 2:
+            raise ValueError(
+                f"eval_set must be a pair (X_val, y_val); got {len(eval_set)} items."
+            )
+        X_val, y_val = eval_set
+        X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
+        return X_val, column_or_1d(y_val)
 
     def _check_params(self):
         """Checks across parameters, beyond ``_parameter_constraints``."""
