@@ -32,7 +32,9 @@ full (default; meant for one GPU)
 --quick
     For 2 CPU cores in under 15 minutes per fit: fixmatch with 10 supervised
     epochs (50 with 100 labels), then 24 passes in steps of 64 labeled + 256
-    unlabeled rows; lee as in ``mnist_cnn.py --quick``.
+    unlabeled rows; lee as in ``mnist_cnn.py --quick``. Measured on 2 idle
+    cores (seeds 0, 1, 2, 1000 labels): 98.87, 98.97, 99.06% in 7.5, 8.9 and
+    6.6 minutes.
 --smoke
     Seconds on CPU, for CI: 3,000 training and 1,000 test images, two passes
     of each method (accuracy meaningless). CI runs
@@ -55,6 +57,7 @@ Run: python benchmarks/mnist_fixmatch.py [--quick | --smoke] [--seeds 0 1 2]
 import argparse
 import itertools
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -410,7 +413,10 @@ def parse_args(argv):
         "the finished ones reported",
     )
     parser.add_argument(
-        "--threads", type=int, default=1, help="torch threads per process (default 1)"
+        "--threads",
+        type=int,
+        help="torch threads per process (default: the CPU cores shared among "
+        "the --jobs processes)",
     )
     parser.add_argument(
         "--curve", action="store_true", help="record test accuracy after every epoch"
@@ -426,6 +432,8 @@ def parse_args(argv):
         parser.error("pass at most one of --quick and --smoke")
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.threads is None:
+        args.threads = max(1, (os.cpu_count() or 1) // max(args.jobs, 1))
     return args
 
 
