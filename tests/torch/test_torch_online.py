@@ -12,7 +12,6 @@ from numpy.testing import (  # noqa: E402
     assert_equal,
 )
 from sklearn.datasets import make_blobs  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from pseudo_sklearn._schedules import alpha_schedule  # noqa: E402
 from pseudo_sklearn.torch import MLPModule, OnlinePseudoLabelClassifier  # noqa: E402
@@ -243,32 +242,6 @@ def test_mixed_string_and_number_labels_error(semi, first):
     mixed[0] = first
     with pytest.raises(ValueError, match="mixes labels of different types"):
         OnlinePseudoLabelClassifier(max_epochs=1, T1=1, T2=1).fit(X, mixed)
-
-
-class FailsWithThreeClasses(MLPModule):
-    def __init__(self, n_features=1, n_classes=2):
-        if n_classes == 3:
-            raise RuntimeError("no room for a third class")
-        super().__init__(n_features, n_classes)
-
-
-def test_failed_fit_leaves_no_fitted_state(semi):
-    X, _, y_semi = semi
-    clf = OnlinePseudoLabelClassifier(
-        FailsWithThreeClasses, max_epochs=1, T1=1, T2=1, random_state=0
-    )
-    with pytest.raises(RuntimeError, match="third class"):
-        clf.fit(X, y_semi)
-    assert not hasattr(clf, "history_") and not hasattr(clf, "t_")
-    with pytest.raises(NotFittedError):
-        clf.predict(X)
-    two = np.isin(y_semi, [-1, 0, 1])
-    clf.fit(X[two], y_semi[two])
-    expected = clf.predict_proba(X)
-    with pytest.raises(RuntimeError, match="third class"):
-        clf.fit(X, y_semi)
-    assert_array_equal(clf.classes_, [0, 1])
-    assert_array_equal(clf.predict_proba(X), expected)
 
 
 def test_drift_check_restores_the_warmup_network(semi):
