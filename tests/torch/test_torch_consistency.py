@@ -8,20 +8,11 @@ import pickle  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from pseudo_sklearn.torch import FixMatchClassifier, MLPModule  # noqa: E402
 from pseudo_sklearn.torch._thresholds import _Threshold  # noqa: E402
-
-
-@pytest.fixture
-def semi():
-    X, y = make_blobs(400, centers=3, n_features=4, cluster_std=2.0, random_state=0)
-    y_semi = y.copy()
-    y_semi[30:] = -1
-    return X.astype(np.float32), y, y_semi
 
 
 def small(**params):

@@ -11,18 +11,9 @@ from numpy.testing import (  # noqa: E402
     assert_array_equal,
     assert_equal,
 )
-from sklearn.datasets import make_blobs  # noqa: E402
 
 from pseudo_sklearn._schedules import alpha_schedule  # noqa: E402
 from pseudo_sklearn.torch import MLPModule, OnlinePseudoLabelClassifier  # noqa: E402
-
-
-@pytest.fixture
-def semi():
-    X, y = make_blobs(400, centers=3, n_features=4, cluster_std=2.0, random_state=0)
-    y_semi = y.copy()
-    y_semi[30:] = -1
-    return X.astype(np.float32), y, y_semi
 
 
 class RecordingMLP(MLPModule):

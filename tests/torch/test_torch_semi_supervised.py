@@ -6,7 +6,6 @@ torch = pytest.importorskip("torch")
 
 import numpy as np  # noqa: E402
 from numpy.testing import assert_array_equal  # noqa: E402
-from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from pseudo_sklearn.torch import (  # noqa: E402
@@ -19,14 +18,6 @@ SMALL = {
     OnlinePseudoLabelClassifier: dict(max_epochs=1, T1=1, T2=1),
     FixMatchClassifier: dict(max_epochs=1, warmup_epochs=1, unlabeled_batch_size=64),
 }
-
-
-@pytest.fixture
-def semi():
-    X, y = make_blobs(300, centers=3, n_features=4, random_state=0)
-    y_semi = y.copy()
-    y_semi[30:] = -1
-    return X.astype(np.float32), y, y_semi
 
 
 def small(cls, **params):
