@@ -28,7 +28,9 @@ Options
     What to run, in order: ``graphs`` and ``eager`` (ours with
     ``cuda_graphs=True`` / ``False``), each optionally with ``+amp`` and/or
     ``+compile`` (e.g. ``eager+amp``), and ``plain`` (the published loop, fp32
-    eager). Default: ``graphs eager plain`` on CUDA, ``eager plain`` on CPU.
+    eager). ``+ro`` (a diagnostic) compiles with ``mode="reduce-overhead"``
+    (torch.compile's own CUDA graphs) instead of the default mode.
+    Default: ``graphs eager plain`` on CUDA, ``eager plain`` on CPU.
     The first variant runs the whole protocol; the others run
     ``--compare-passes`` passes after the same warm-up.
 --compare-passes N
@@ -53,6 +55,7 @@ Run: python benchmarks/mnist_cnn.py [--quick | --smoke] [--seeds 0 1 2]
 """
 
 import argparse
+import functools
 import os
 import time
 
@@ -84,7 +87,7 @@ PROTOCOLS = {
     ),
 }  # fmt: skip
 OURS = {"graphs", "eager"}
-OPTIONS = {"amp", "compile"}
+OPTIONS = {"amp", "compile", "ro"}
 
 
 def load_data(protocol, seed, smoke):
@@ -113,7 +116,7 @@ def parse_variant(name):
     ):
         raise SystemExit(
             f"unknown variant {name!r}: use graphs or eager, optionally with "
-            "+amp and/or +compile, or plain."
+            "+amp and/or +compile (or +ro), or plain."
         )
     return kind, set(options)
 
@@ -134,15 +137,41 @@ def lee_params(protocol, device, seed, passes):
     )
 
 
+def _with_compile_mode(mode, func, *args):
+    compile_ = torch.compile
+    torch.compile = functools.partial(compile_, mode=mode)
+    torch._dynamo.reset()  # nothing compiled in another mode is reused
+    try:
+        return func(*args)
+    finally:
+        torch.compile = compile_
+        torch._dynamo.reset()
+
+
 def run_ours(protocol, data, seed, device, variant, passes, log, curve=False):
     X, y_semi, X_test, y_test = data
     kind, options = parse_variant(variant)
     params = lee_params(protocol, device, seed, passes)
     params.update(
         amp="amp" in options,
-        compile="compile" in options,
+        compile=bool(options & {"compile", "ro"}),
         cuda_graphs=kind == "graphs",
     )
+    if "ro" in options:
+        # Diagnostic: the estimator calls torch.compile(module, dynamic=False);
+        # for this variant that call uses mode="reduce-overhead".
+        return _with_compile_mode(
+            "reduce-overhead",
+            run_ours,
+            protocol,
+            data,
+            seed,
+            device,
+            variant.replace("+ro", "+compile"),
+            passes,
+            log,
+            curve,
+        ) | {"variant": variant}
     compile_time = 0.0
     if params["compile"]:
         # Compile every shape the fit meets (the labeled and unlabeled steps,
