@@ -329,8 +329,14 @@ def run_parallel(args, jobs, log):
     return results
 
 
+def _run_order(run):
+    """Tables and curves list runs by labels (most first), method, then seed."""
+    return (-run["n_labeled"], METHODS.index(run["method"]), run["seed"])
+
+
 def summarize(results):
     rows = []
+    results = sorted(results, key=_run_order)
     keys = sorted(
         {(r["n_labeled"], r["method"]) for r in results},
         key=lambda k: (-k[0], METHODS.index(k[1])),
@@ -503,7 +509,7 @@ def main(argv=None):
         curves = [
             dict(method=r["method"], n_labeled=r["n_labeled"], seed=r["seed"],
                  accuracy=r["accuracy"], **r["curve"])
-            for r in results
+            for r in sorted(results, key=_run_order)
             if "curve" in r
         ]  # fmt: skip
         keep = ("protocol", "device", "torch", "command", "date", "jobs", "threads")
