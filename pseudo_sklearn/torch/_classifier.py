@@ -69,13 +69,17 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         Torch device; ``"auto"`` is CUDA when available, else CPU.
     amp : bool, default=False
         Train and predict under bfloat16 autocast. Used on CUDA only; ignored
-        on CPU.
+        on CPU. It pays only on networks large enough to keep the GPU busy:
+        on ``ReferenceCNN`` (one H100) it measured 0.88x fp32 eager and 0.94x
+        fp32 with CUDA graphs.
     compile : bool, default=False
         Run the module through ``torch.compile`` (static shapes) for training.
         Used on CUDA only, and only for steps that are not captured as CUDA
         graphs: captured compiled steps measured 0.74x the speed of captured
         eager ones on ``ReferenceCNN``, so with graphs on, ``compile=True``
-        is not used and a warning says so. Ignored on CPU.
+        is not used and a warning says so. Without graphs, compiling
+        ``ReferenceCNN`` measured 0.64x eager (the loop is bound by kernel
+        launches). Ignored on CPU.
     cuda_graphs : "auto" or bool, default="auto"
         Capture each training step as a CUDA graph and replay it, which
         removes Python and kernel-launch overhead (small networks train
