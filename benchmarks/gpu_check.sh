@@ -35,7 +35,7 @@ wait $S2; echo "seed 2 rc=$?"; tail -3 "$OUT/seed2.log"
 
 # 3. amp and compile, with and without graphs, vs fp32 eager: 3 passes after a
 #    5-epoch warm-up (throughput only), in one run.
-timeout ${T_AMP:-100} $B --seeds 0 --T1 5 --epochs 3 --variants eager graphs \
-  eager+amp graphs+amp eager+compile graphs+compile plain \
+timeout ${T_AMP:-160} $B --seeds 0 --T1 5 --epochs 3 --variants eager eager+amp \
+  eager+compile eager+amp+compile graphs graphs+amp graphs+compile plain \
   --out "$OUT/amp_compile" > "$OUT/amp_compile.log" 2>&1
 echo "amp/compile rc=$?"; tail -12 "$OUT/amp_compile.log"
