@@ -11,6 +11,9 @@ fixmatch
     >= 0.95, SGD (Nesterov momentum 0.9, weight decay 5e-4, lr 0.03) with
     FixMatch's cosine decay, weight average (EMA 0.999) for labeling and
     prediction. Pixels standardised with the MNIST mean and std.
+fixmatch-graphs
+    The same fit with ``cuda_graphs=True`` (the pseudo-labeling step captured
+    as one CUDA graph); CUDA only, not run unless ``--methods`` names it.
 lee
     :class:`~pseudo_sklearn.torch.OnlinePseudoLabelClassifier` with the
     settings of ``mnist_cnn.py``'s protocol of the same name (imported from
@@ -82,7 +85,8 @@ from pseudo_sklearn.torch import (
 )
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-METHODS = ("fixmatch", "lee", "supervised")
+METHODS = ("fixmatch", "fixmatch-graphs", "lee", "supervised")
+DEFAULT_METHODS = ["fixmatch", "lee", "supervised"]
 
 # FixMatchClassifier settings by protocol and number of labels; the rest are
 # the estimator's defaults (threshold 0.95, EMA 0.999, cosine, SGD 0.03).
@@ -132,7 +136,9 @@ def test_curve(history):
     return [h.get("validation_score", h.get("val_accuracy")) for h in history]
 
 
-def run_fixmatch(name, data, n_labeled, seed, device, curve, log, epochs=None):
+def run_fixmatch(
+    name, data, n_labeled, seed, device, curve, log, epochs=None, graphs=False
+):
     X, y_semi, X_test, y_test = data
     X, X_test = standardize(X), standardize(X_test)
     params = dict(
@@ -144,6 +150,8 @@ def run_fixmatch(name, data, n_labeled, seed, device, curve, log, epochs=None):
     )
     if epochs is not None:
         params["max_epochs"] = epochs
+    if graphs:
+        params["cuda_graphs"] = True
     # verbose: one line per epoch in the log, to follow long runs.
     clf = FixMatchClassifier(**params, verbose=1)
     start = time.perf_counter()
@@ -156,6 +164,7 @@ def run_fixmatch(name, data, n_labeled, seed, device, curve, log, epochs=None):
         wall=wall,
         fit_time=sum(h["fit_time"] for h in history),
         passes=params["max_epochs"],
+        cuda_graphs=clf.cuda_graphs_,
         params={k: v for k, v in params.items() if k != "module"},
         mask_rate_last=history[-1]["n_added"]
         / max(1, (y_semi == -1).sum() // params["unlabeled_batch_size"])
@@ -169,8 +178,9 @@ def run_fixmatch(name, data, n_labeled, seed, device, curve, log, epochs=None):
             test_accuracy=test_curve(history),
         )
         result["accuracy_after_warmup"] = warmup[-1]["validation_score"]
+    what = "fixmatch-graphs" if graphs else "fixmatch"
     log(
-        f"fixmatch {n_labeled} labels seed {seed}: {result['accuracy']:.2%} "
+        f"{what} {n_labeled} labels seed {seed}: {result['accuracy']:.2%} "
         f"in {wall:.1f}s"
     )
     return result
@@ -215,8 +225,11 @@ def run_lee(name, data, n_labeled, seed, device, curve, log, passes=None):
 
 def run_one(name, method, n_labeled, seed, device, curve, log, epochs=None):
     data = load_data(name == "smoke", n_labeled, seed)
-    if method == "fixmatch":
-        return run_fixmatch(name, data, n_labeled, seed, device, curve, log, epochs)
+    if method.startswith("fixmatch"):
+        graphs = method == "fixmatch-graphs"
+        return run_fixmatch(
+            name, data, n_labeled, seed, device, curve, log, epochs, graphs
+        )
     passes = 0 if method == "supervised" else None
     return run_lee(name, data, n_labeled, seed, device, curve, log, passes=passes)
 
@@ -367,7 +380,7 @@ def print_table(rows, title):
     print()
     print(title)
     header = (
-        f"{'labels':>6} {'method':12} {'passes':>6} {'test accuracy %':>18} "
+        f"{'labels':>6} {'method':15} {'passes':>6} {'test accuracy %':>18} "
         f"{'per seed':>24} {'fit s (mean/max)':>17}"
     )
     print(header)
@@ -375,7 +388,7 @@ def print_table(rows, title):
     for row in rows:
         seeds = " ".join(f"{100 * a:.2f}" for a in row["accuracy_per_seed"])
         print(
-            f"{row['n_labeled']:>6} {row['method']:12} {row['passes']:>6} "
+            f"{row['n_labeled']:>6} {row['method']:15} {row['passes']:>6} "
             f"{100 * row['accuracy_mean']:>11.2f} +-{100 * row['accuracy_std']:4.2f} "
             f"{seeds:>24} {row['wall_mean']:>8.1f}/{row['wall_max']:.1f}"
         )
@@ -387,7 +400,12 @@ def _order(job):
     then the cheap supervised fits, then Lee with 1000 labels (a row already
     measured by mnist_cnn.py)."""
     method, n_labeled, seed = job
-    rank = {"fixmatch": 0, "lee": 1 if n_labeled == 100 else 3, "supervised": 2}
+    rank = {
+        "fixmatch": 0,
+        "fixmatch-graphs": 0,
+        "lee": 1 if n_labeled == 100 else 3,
+        "supervised": 2,
+    }
     return rank[method], -n_labeled, seed
 
 
@@ -403,7 +421,13 @@ def parse_args(argv):
         default=[1000, 100],
         help="labeled rows (default 1000 100)",
     )
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=DEFAULT_METHODS,
+        help="default: fixmatch lee supervised (fixmatch-graphs needs CUDA)",
+    )
     parser.add_argument(
         "--jobs", type=int, default=1, help="fits run as this many parallel processes"
     )
@@ -442,6 +466,11 @@ def parse_args(argv):
         parser.error("pass at most one of --quick and --smoke")
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if "fixmatch-graphs" in args.methods and torch.device(args.device).type != "cuda":
+        parser.error(
+            f"--methods fixmatch-graphs needs a CUDA device, not {args.device}: "
+            "drop it from --methods"
+        )
     if args.threads is None:
         args.threads = max(1, (os.cpu_count() or 1) // max(args.jobs, 1))
     return args
@@ -477,8 +506,9 @@ def main(argv=None):
         results = []
         for method, n_labeled, seed in jobs:
             result = run_one(
-                name, method, n_labeled, seed, args.device, args.curve, log
-            )
+                name, method, n_labeled, seed, args.device, args.curve, log,
+                args.epochs,
+            )  # fmt: skip
             results.append(result | dict(method=method, n_labeled=n_labeled, seed=seed))
     rows = summarize(results)
     title = (

@@ -13,7 +13,8 @@ from ..utils._compat import Interval, StrOptions
 from ._augment import apply_view, default_strong, default_weak
 from ._classifier import _OPTIMIZERS as _OPTIMIZER_NAMES
 from ._classifier import TorchClassifier
-from ._device import _DeviceArray, load_state_bytes, state_bytes
+from ._device import _accepts, _DeviceArray, load_state_bytes, state_bytes
+from ._graphs import _StaticBatch, why_not_capturable
 from ._semi_supervised import _PseudoLabelingNetwork
 from ._thresholds import _Threshold
 
@@ -52,6 +53,31 @@ class _Stats:
         self.n_steps = 0
         self.n_seen = 0
 
+    def add(self, labeled_loss, unlabeled_loss, mask, confidence):
+        """Add one pseudo-labeling step's sums (device ops only: a captured
+        step runs this at every replay; the host counts go through count)."""
+        self.labeled_loss.add_(labeled_loss)
+        self.unlabeled_loss.add_(unlabeled_loss)
+        self.n_added.add_(mask.sum())
+        self.confidence.add_(confidence.sum())
+
+    def count(self, n_seen):
+        """Count one pseudo-labeling step of ``n_seen`` unlabeled rows."""
+        self.n_steps += 1
+        self.n_seen += n_seen
+
+    def zero(self):
+        for total in self._totals():
+            total.zero_()
+
+    def merge(self, other):
+        """Add another record's device sums to this one's."""
+        for mine, theirs in zip(self._totals(), other._totals(), strict=True):
+            mine.add_(theirs)
+
+    def _totals(self):
+        return self.labeled_loss, self.unlabeled_loss, self.n_added, self.confidence
+
     def means(self):
         """Host floats; reading them waits for the device."""
         steps, seen = max(self.n_steps, 1), self.n_seen
@@ -65,13 +91,22 @@ class _Stats:
 
 @torch.no_grad()
 def _update_average(average, module, decay):
-    """Move ``average``'s weights towards ``module``'s; copy its buffers."""
+    """Move ``average``'s weights towards ``module``'s; copy its buffers.
+
+    ``decay`` is a float, or a list holding one 0-d device tensor of
+    ``1 - decay`` per parameter: a CUDA graph reads a tensor at every replay,
+    a float only once, at capture.
+    """
+    weight = decay if isinstance(decay, list) else 1 - decay
     # One fused kernel for all parameters rather than one per tensor.
-    torch._foreach_lerp_(
-        list(average.parameters()), list(module.parameters()), 1 - decay
-    )
+    torch._foreach_lerp_(list(average.parameters()), list(module.parameters()), weight)
     for mean, buffer in zip(average.buffers(), module.buffers(), strict=True):
         mean.copy_(buffer)
+
+
+def _ema_decay(limit, k):
+    """Decay of the ``k``-th update (1-based): the average follows early steps."""
+    return min(limit, (1 + k) / (10 + k))
 
 
 class FixMatchClassifier(_PseudoLabelingNetwork):
@@ -161,6 +196,18 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         Torch device; ``"auto"`` is CUDA when available, else CPU.
     amp : bool, default=False
         Train and label under bfloat16 autocast; CUDA only.
+    cuda_graphs : "auto" or bool, default=False
+        Capture the pseudo-labeling step (both views, the labeling pass, the
+        training step, the learning rate and the weight average) as one CUDA
+        graph and replay it, as :class:`TorchClassifier` does with its steps;
+        warm-up epochs run eagerly. ``"auto"`` uses graphs on CUDA and not on
+        CPU; ``True`` requires a CUDA device. With SGD the optimizer is built
+        with ``fused=True`` (unless ``optimizer_params`` sets ``foreach`` or
+        ``fused``), whose step reads the scheduled learning rate from the
+        device. A step that cannot be captured falls back to eager training
+        with one warning saying why. Off by default: the captured step has
+        not yet been measured on a GPU (its logic is tested on CPU against
+        the eager step).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, batches and augmentations; with an
         int, training on CPU is deterministic.
@@ -265,10 +312,6 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
     }
 
-    # TorchClassifier's methods that this estimator calls read this switch;
-    # FixMatch's steps are not captured as CUDA graphs.
-    cuda_graphs = False
-
     # Not calling TorchClassifier.__init__: it would set ``shuffle`` and
     # ``compile``, which this estimator does not take.
     def __init__(
@@ -295,6 +338,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         ema_decay=0.999,
         device="auto",
         amp=False,
+        cuda_graphs=False,
         random_state=None,
         verbose=0,
     ):
@@ -319,6 +363,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         self.ema_decay = ema_decay
         self.device = device
         self.amp = amp
+        self.cuda_graphs = cuda_graphs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -369,10 +414,23 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         params = self.optimizer_params
         if params is None and self.optimizer == "sgd":
             params = _SGD_DEFAULTS
+        params = dict(params or {})
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = getattr(torch.optim, _OPTIMIZER_NAMES[optimizer])
-        return optimizer(module.parameters(), lr=self.lr, **(params or {}))
+        if self._wants_graphs():
+            # A captured step must read the scheduled learning rate from the
+            # device: Adam's capturable step and SGD's fused one do; SGD's
+            # foreach step reads it back to the host.
+            if _accepts(optimizer, "capturable"):
+                params.setdefault("capturable", True)
+            if optimizer is torch.optim.SGD and not {"foreach", "fused"} & set(params):
+                params["fused"] = True
+        built = optimizer(module.parameters(), lr=self.lr, **params)
+        # Warm-up epochs are eager by design: torch's warning that a capturable
+        # optimizer runs outside a graph would only mislead.
+        built._warned_capturable_if_run_uncaptured = True
+        return built
 
     def _data(self, X, y, labeled):
         y_index = self._class_index(y[labeled])
@@ -390,6 +448,15 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
                 data.device,
             )
         return data
+
+    def _release_graphs(self):
+        super()._release_graphs()
+        # The captured steps' learning rate goes back to a float: a fitted
+        # optimizer holds no device scalar (pickling, a later eager step).
+        optimizer = getattr(self, "optimizer_", None)
+        for group in [] if optimizer is None else optimizer.param_groups:
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"] = self._lr_now
 
     def _predicting_module(self):
         return self.module_ if self.ema_module_ is None else self.ema_module_
@@ -419,24 +486,33 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         return np.concatenate(outputs)
 
     def _set_lr(self, n_batches):
+        """Set the learning rate of the next step; a device tensor (captured
+        steps read it) is refilled in place."""
         lr = self.lr
         total = self.max_epochs * n_batches
         if self.lr_schedule == "cosine" and n_batches and total:
             progress = min(self._pseudo_steps / total, 1.0)
             lr = self.lr * math.cos(7 * math.pi * progress / 16)
         for group in self.optimizer_.param_groups:
-            group["lr"] = lr
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        # The exact value, for when the float32 device scalar is dropped.
+        self._lr_now = lr
         return lr
+
+    def _next_decay(self):
+        """Count an update of the weight average; its decay."""
+        self._n_updates += 1
+        return _ema_decay(self.ema_decay, self._n_updates)
 
     def _optimize(self, loss):
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_.step()
         if self.ema_module_ is not None:
-            self._n_updates += 1
-            k = self._n_updates
-            decay = min(self.ema_decay, (1 + k) / (10 + k))
-            _update_average(self.ema_module_, self.module_, decay)
+            _update_average(self.ema_module_, self.module_, self._next_decay())
 
     def _supervised_epoch_views(self, data, stats):
         weak = self._views[0]
@@ -451,7 +527,8 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             stats.labeled_loss += loss.detach()
             stats.n_steps += 1
 
-    def _consistency_step(self, data, index_u, index_l, stats):
+    def _consistency_losses(self, data, index_u, index_l):
+        """Labeled loss, masked unlabeled loss, mask and confidences of a step."""
         weak, strong = self._views
         xl, yl = data.X_labeled.take(index_l), data.y_labeled.take(index_l)
         xu = data.X_unlabeled.take(index_u)
@@ -475,15 +552,60 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             ).float()
         labeled_loss = losses[:n_labeled].mean()
         unlabeled_loss = (losses[n_labeled:] * mask).mean()
+        return labeled_loss, unlabeled_loss, mask, confidence
+
+    def _consistency_step(self, data, index_u, index_l, stats):
+        labeled_loss, unlabeled_loss, mask, confidence = self._consistency_losses(
+            data, index_u, index_l
+        )
         self._optimize(labeled_loss + self.unlabeled_weight * unlabeled_loss)
-        stats.labeled_loss += labeled_loss.detach()
-        stats.unlabeled_loss += unlabeled_loss.detach()
-        stats.n_added += mask.sum()
-        stats.confidence += confidence.sum()
-        stats.n_steps += 1
-        stats.n_seen += len(xu)
+        stats.add(labeled_loss.detach(), unlabeled_loss.detach(), mask, confidence)
+        stats.count(len(confidence))
+
+    def _fixed_step(self, data, n_labeled, n_unlabeled):
+        """The consistency step on static buffers, captured as a CUDA graph.
+
+        Its batch holds the labeled then the unlabeled row indices (full
+        batches: no padding); the learning rate and the weight average's
+        ``1 - decay`` are device scalars refilled before each call.
+        """
+        key = ("consistency", id(data), n_labeled, n_unlabeled)
+        if key in self._steps:
+            return self._steps[key]
+        batch = _StaticBatch(n_labeled + n_unlabeled, data.device)
+        sums = _Stats(data.device)
+        ema_weight = torch.zeros((), device=data.device)
+        module = self.module_
+
+        def fn():
+            index_l, index_u = batch.index[:n_labeled], batch.index[n_labeled:]
+            labeled_loss, unlabeled_loss, mask, confidence = self._consistency_losses(
+                data, index_u, index_l
+            )
+            # Gradients stay allocated: a graph writes into the same memory.
+            self.optimizer_.zero_grad(set_to_none=False)
+            (labeled_loss + self.unlabeled_weight * unlabeled_loss).backward()
+            self.optimizer_.step()
+            if self.ema_module_ is not None:
+                n_params = len(list(module.parameters()))
+                _update_average(self.ema_module_, module, [ema_weight] * n_params)
+            sums.add(labeled_loss.detach(), unlabeled_loss.detach(), mask, confidence)
+
+        return self._new_step(key, fn, batch, sums=sums, ema_weight=ema_weight)
+
+    def _graph_steps(self, data):
+        """Whether this pass runs the fixed, captured step (CUDA graphs on)."""
+        if not self.cuda_graphs_:
+            return False
+        arrays = [data.X_labeled, data.y_labeled, data.X_unlabeled]
+        reason = why_not_capturable(self.optimizer_, arrays)
+        if reason is not None:
+            self._graph_context().give_up(reason)
+            return False
+        return True
 
     def _consistency_epoch(self, data, stats):
+        """One pass over the unlabeled rows; the learning rate of its last step."""
         size = min(self.unlabeled_batch_size, data.n_unlabeled)
         n_batches = data.n_unlabeled // size
         order = torch.randperm(data.n_unlabeled, device=data.device)
@@ -491,10 +613,34 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         labeled = torch.randint(
             0, data.n_labeled, (n_batches, self.batch_size), device=data.device
         )
+        if not self._graph_steps(data):
+            for i in range(n_batches):
+                lr = self._set_lr(n_batches)
+                self._consistency_step(data, order[i], labeled[i], stats)
+                self._pseudo_steps += 1
+            return lr
+        step = self._fixed_step(data, self.batch_size, size)
+        sums, ema_weight = step.totals["sums"], step.totals["ema_weight"]
+        sums.zero()
+        if self.lr_schedule == "cosine":
+            lr_tensor = torch.zeros((), device=data.device)
+            for group in self.optimizer_.param_groups:
+                group["lr"] = lr_tensor
+        indices = torch.cat([labeled, order], dim=1)
+        filled = None
         for i in range(n_batches):
-            self._set_lr(n_batches)
-            self._consistency_step(data, order[i], labeled[i], stats)
+            lr = self._set_lr(n_batches)
+            if self.ema_module_ is not None:
+                weight = 1 - self._next_decay()
+                if weight != filled:
+                    # Constant after the first few thousand steps: no refill.
+                    ema_weight.fill_(weight)
+                    filled = weight
+            step(indices[i])
+            stats.count(size)
             self._pseudo_steps += 1
+        stats.merge(sums)
+        return lr
 
     def _fit_epoch(self, data, eval_set):
         start = time.perf_counter()
@@ -505,8 +651,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             self._supervised_epoch_views(data, stats)
         else:
             phase = "pseudo"
-            self._consistency_epoch(data, stats)
-            lr = self.optimizer_.param_groups[0]["lr"]
+            lr = self._consistency_epoch(data, stats)
         # Reading the sums waits for the device, so the time is complete.
         record = {"iteration": self.n_iter_ + 1, "phase": phase, **stats.means()}
         record["fit_time"] = time.perf_counter() - start
