@@ -413,11 +413,21 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = getattr(torch.optim, _OPTIMIZERS[optimizer])
+        params = self._optimizer_params(optimizer)
+        built = optimizer(module.parameters(), lr=self.lr, **params)
+        # The steps before capture run eagerly by design: torch's warning that
+        # a capturable optimizer runs outside a graph would only mislead.
+        built._warned_capturable_if_run_uncaptured = True
+        return built
+
+    def _optimizer_params(self, optimizer):
+        """Keyword arguments of ``optimizer`` (a class) beside the parameters
+        and ``lr``."""
         params = dict(self.optimizer_params or {})
         # Adam's step counter must live on the GPU for a graph to advance it.
         if self._wants_graphs() and _accepts(optimizer, "capturable"):
             params.setdefault("capturable", True)
-        return optimizer(module.parameters(), lr=self.lr, **params)
+        return params
 
     @contextlib.contextmanager
     def _rng_context(self):

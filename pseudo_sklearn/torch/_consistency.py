@@ -11,9 +11,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._compat import Interval, StrOptions
 from ._augment import apply_view, default_strong, default_weak
-from ._classifier import _OPTIMIZERS as _OPTIMIZER_NAMES
 from ._classifier import TorchClassifier
-from ._device import _accepts, _DeviceArray, load_state_bytes, state_bytes
+from ._device import _DeviceArray, load_state_bytes, state_bytes
 from ._graphs import _StaticBatch, why_not_capturable
 from ._semi_supervised import _PseudoLabelingNetwork
 from ._thresholds import _Threshold
@@ -410,27 +409,20 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         self.class_thresholds_ = None
         self.history_ = []
 
-    def _make_optimizer(self, module):
-        params = self.optimizer_params
-        if params is None and self.optimizer == "sgd":
-            params = _SGD_DEFAULTS
-        params = dict(params or {})
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = getattr(torch.optim, _OPTIMIZER_NAMES[optimizer])
-        if self._wants_graphs():
-            # A captured step must read the scheduled learning rate from the
-            # device: Adam's capturable step and SGD's fused one do; SGD's
-            # foreach step reads it back to the host.
-            if _accepts(optimizer, "capturable"):
-                params.setdefault("capturable", True)
-            if optimizer is torch.optim.SGD and not {"foreach", "fused"} & set(params):
-                params["fused"] = True
-        built = optimizer(module.parameters(), lr=self.lr, **params)
-        # Warm-up epochs are eager by design: torch's warning that a capturable
-        # optimizer runs outside a graph would only mislead.
-        built._warned_capturable_if_run_uncaptured = True
-        return built
+    def _optimizer_params(self, optimizer):
+        params = super()._optimizer_params(optimizer)
+        if self.optimizer_params is None and self.optimizer == "sgd":
+            params = {**_SGD_DEFAULTS, **params}
+        # A captured step must read the scheduled learning rate from the
+        # device: SGD's fused step does, its foreach step reads it back to the
+        # host (Adam's is capturable, set by TorchClassifier).
+        if (
+            self._wants_graphs()
+            and optimizer is torch.optim.SGD
+            and not {"foreach", "fused"} & set(params)
+        ):
+            params["fused"] = True
+        return params
 
     def _data(self, X, y, labeled):
         y_index = self._class_index(y[labeled])

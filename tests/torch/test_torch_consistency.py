@@ -4,6 +4,7 @@ torch = pytest.importorskip("torch")
 
 import math  # noqa: E402
 import pickle  # noqa: E402
+import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
@@ -374,8 +375,11 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 
 
 @needs_cuda
-@pytest.mark.parametrize("threshold_mode", ["fixed", "flexmatch"])
-def test_cuda_graphs_match_eager(threshold_mode):
+@pytest.mark.parametrize(
+    "threshold_mode, optimizer",
+    [("fixed", "sgd"), ("flexmatch", "sgd"), ("fixed", "adamw")],
+)
+def test_cuda_graphs_match_eager(threshold_mode, optimizer):
     from sklearn.datasets import make_blobs
 
     X, y = make_blobs(1500, centers=3, n_features=4, cluster_std=2.0, random_state=0)
@@ -383,10 +387,13 @@ def test_cuda_graphs_match_eager(threshold_mode):
     y_semi = np.where(np.arange(len(y)) < 60, y, -1)
     params = dict(
         max_epochs=4, warmup_epochs=3, unlabeled_batch_size=128, batch_size=16,
-        image_shape=(2, 2), threshold_mode=threshold_mode, device="cuda",
-        random_state=0,
+        image_shape=(2, 2), threshold_mode=threshold_mode, optimizer=optimizer,
+        lr=0.03 if optimizer == "sgd" else 0.003, device="cuda", random_state=0,
     )  # fmt: skip
-    graphs = FixMatchClassifier(cuda_graphs=True, **params).fit(X, y_semi)
+    with warnings.catch_warnings():
+        # No fallback, and no torch warning about eager capturable steps.
+        warnings.simplefilter("error", UserWarning)
+        graphs = FixMatchClassifier(cuda_graphs=True, **params).fit(X, y_semi)
     eager = FixMatchClassifier(cuda_graphs=False, **params).fit(X, y_semi)
     assert graphs.cuda_graphs_ and not eager.cuda_graphs_
     assert graphs._steps == {}

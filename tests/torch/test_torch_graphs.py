@@ -2,6 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import warnings  # noqa: E402
+
 import numpy as np  # noqa: E402
 from numpy.testing import assert_allclose  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
@@ -212,6 +214,19 @@ def test_dropout_masks_differ_between_replays(blobs):
     repeats = [(first.setdefault(m.tobytes(), i), i) for i, m in enumerate(masks)]
     repeats = [(a, b) for a, b in repeats if a != b]
     assert not repeats, f"steps drew the same dropout mask: {repeats}"
+
+
+@needs_cuda
+def test_capturable_optimizer_runs_its_eager_steps_without_torch_warning(blobs):
+    # The steps before capture are eager by design; torch would warn that a
+    # capturable optimizer "can impair performance" there.
+    X, y = blobs
+    clf = TorchClassifier(optimizer="adam", max_epochs=2, device="cuda", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf.fit(X, y)
+    assert clf.cuda_graphs_
+    assert clf.optimizer_.param_groups[0]["capturable"] is True
 
 
 @needs_cuda
