@@ -559,7 +559,9 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
 
         Its batch holds the labeled then the unlabeled row indices (full
         batches: no padding); the learning rate and the weight average's
-        ``1 - decay`` are device scalars refilled before each call.
+        ``1 - decay`` are device scalars refilled before each call. A graph
+        reads the tensors it was captured with, so these are made once per
+        step and reused by every pass.
         """
         key = ("consistency", id(data), n_labeled, n_unlabeled)
         if key in self._steps:
@@ -567,6 +569,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         batch = _StaticBatch(n_labeled + n_unlabeled, data.device)
         sums = _Stats(data.device)
         ema_weight = torch.zeros((), device=data.device)
+        lr = torch.zeros((), device=data.device)
         module = self.module_
 
         def fn():
@@ -583,7 +586,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
                 _update_average(self.ema_module_, module, [ema_weight] * n_params)
             sums.add(labeled_loss.detach(), unlabeled_loss.detach(), mask, confidence)
 
-        return self._new_step(key, fn, batch, sums=sums, ema_weight=ema_weight)
+        return self._new_step(key, fn, batch, sums=sums, ema_weight=ema_weight, lr=lr)
 
     def _graph_steps(self, data):
         """Whether this pass runs the fixed, captured step (CUDA graphs on)."""
@@ -615,9 +618,8 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         sums, ema_weight = step.totals["sums"], step.totals["ema_weight"]
         sums.zero()
         if self.lr_schedule == "cosine":
-            lr_tensor = torch.zeros((), device=data.device)
             for group in self.optimizer_.param_groups:
-                group["lr"] = lr_tensor
+                group["lr"] = step.totals["lr"]
         indices = torch.cat([labeled, order], dim=1)
         filled = None
         for i in range(n_batches):

@@ -304,6 +304,20 @@ class CapturedStepCode(FixMatchClassifier):
     def _graph_steps(self, data):
         return True
 
+    def _set_lr(self, n_batches):
+        # A graph reads the learning-rate tensor it was captured with: every
+        # step of a fit must refill that one tensor.
+        lr = super()._set_lr(n_batches)
+        tensor = self.optimizer_.param_groups[0]["lr"]
+        if isinstance(tensor, torch.Tensor):
+            # Held, so that no two tensors share an id.
+            self.lr_tensors_.append(tensor)
+        return lr
+
+    def fit(self, X, y, eval_set=None):
+        self.lr_tensors_ = []
+        return super().fit(X, y, eval_set)
+
     def _make_optimizer(self, module):
         self._wants_graphs = lambda: True
         try:
@@ -336,6 +350,8 @@ def test_captured_step_code_trains_as_the_eager_step(semi, params):
             [e["labeled_loss"], e["unlabeled_loss"], e["mean_confidence"]],
             rtol=1e-5,
         )
+    cosine = fixed.lr_schedule == "cosine"
+    assert len({id(t) for t in fixed.lr_tensors_}) == (1 if cosine else 0)
     # The device scalar the captured step read is a float again once fitted.
     assert isinstance(group["lr"], float)
     assert group["lr"] == fixed.history_[-1]["lr"]
