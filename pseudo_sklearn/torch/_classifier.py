@@ -613,7 +613,11 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         if torch.device(self.device_).type == "cpu":
             # Saved from a graph-captured CUDA fit; torch allows it on GPUs only.
             self.cuda_graphs_ = False
+            # Options a graph fit chose (not the user) go back to a CPU build's.
+            wanted = self._optimizer_params(type(self.optimizer_))
             for group in self.optimizer_.param_groups:
                 if group.get("capturable"):
                     group["capturable"] = False
+                if group.get("fused") and not wanted.get("fused"):
+                    group["fused"] = False
         self._criterion = self._make_criterion()

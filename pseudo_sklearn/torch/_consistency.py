@@ -97,7 +97,8 @@ def _update_average(average, module, decay):
     a float only once, at capture.
     """
     weight = decay if isinstance(decay, list) else 1 - decay
-    # One fused kernel for all parameters rather than one per tensor.
+    # A float weight: one fused kernel for all parameters. Tensor weights take
+    # one kernel per parameter, launched only at capture.
     torch._foreach_lerp_(list(average.parameters()), list(module.parameters()), weight)
     for mean, buffer in zip(average.buffers(), module.buffers(), strict=True):
         mean.copy_(buffer)
@@ -203,10 +204,13 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         CPU; ``True`` requires a CUDA device. With SGD the optimizer is built
         with ``fused=True`` (unless ``optimizer_params`` sets ``foreach`` or
         ``fused``), whose step reads the scheduled learning rate from the
-        device. A step that cannot be captured falls back to eager training
-        with one warning saying why. Off by default: the captured step has
-        not yet been measured on a GPU (its logic is tested on CPU against
-        the eager step).
+        device (an optimizer that reads it on the host falls back to eager
+        steps). A step that cannot be captured falls back to eager training
+        with one warning saying why. A graph replays what it recorded: custom
+        views must draw their random numbers with torch on the device (as the
+        built-in ones do), not in Python or on the host. Off by default: the
+        captured step has not yet been measured on a GPU (its logic is tested
+        on CPU against the eager step).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, batches and augmentations; with an
         int, training on CPU is deterministic.
@@ -442,13 +446,14 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         return data
 
     def _release_graphs(self):
-        super()._release_graphs()
         # The captured steps' learning rate goes back to a float: a fitted
         # optimizer holds no device scalar (pickling, a later eager step).
+        # First, so that an error the device reports below leaves no tensor.
         optimizer = getattr(self, "optimizer_", None)
         for group in [] if optimizer is None else optimizer.param_groups:
             if isinstance(group["lr"], torch.Tensor):
                 group["lr"] = self._lr_now
+        super()._release_graphs()
 
     def _predicting_module(self):
         return self.module_ if self.ema_module_ is None else self.ema_module_
@@ -594,6 +599,20 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             return False
         arrays = [data.X_labeled, data.y_labeled, data.X_unlabeled]
         reason = why_not_capturable(self.optimizer_, arrays)
+        groups = self.optimizer_.param_groups
+        if (
+            reason is None
+            and self.lr_schedule == "cosine"
+            and not all(g.get("fused") or g.get("capturable") for g in groups)
+        ):
+            # Its step would read the learning-rate tensor back to the host,
+            # which no graph can hold.
+            reason = (
+                f"the {type(self.optimizer_).__name__} optimizer is neither fused "
+                "nor capturable, so it reads the cosine learning rate on the host; "
+                "leave foreach and fused out of optimizer_params (SGD), set "
+                "fused=True or capturable=True, or pass lr_schedule='constant'"
+            )
         if reason is not None:
             self._graph_context().give_up(reason)
             return False

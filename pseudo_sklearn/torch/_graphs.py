@@ -151,6 +151,7 @@ class _Step:
             except Exception as exc:  # noqa: BLE001
                 error = error or exc
         if error is not None:
+            _end_capture_state(device)
             self.graphs.give_up(f"capturing a training step failed ({error})")
             # Capture ran nothing: take this step for real.
             self.fn()
@@ -158,6 +159,27 @@ class _Step:
         self.graph = graph
         # Capture records the step without running it.
         graph.replay()
+
+
+def _end_capture_state(device):
+    """Capture and end a one-kernel graph on ``device``, after a failed capture.
+
+    A capture that fails before ``capture_end`` completes leaves torch's CUDA
+    generator marked as capturing (torch releases it in ``capture_end``, after
+    the check that raised; torch 2.11 keeps that mark per generator), and
+    every later eager random draw on the device would then raise. A capture
+    that ends cleanly clears the mark; on versions that keep it per capture,
+    this costs one tiny graph.
+    """
+    scratch = torch.zeros(1, device=device)
+    graph = torch.cuda.CUDAGraph()
+    stream = torch.cuda.Stream(device)
+    stream.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(stream):
+        graph.capture_begin()
+        scratch.add_(1)
+        graph.capture_end()
+    torch.cuda.synchronize(device)
 
 
 class _GraphContext:

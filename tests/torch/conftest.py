@@ -16,3 +16,19 @@ def semi():
     y_semi = y.copy()
     y_semi[30:] = -1
     return X.astype(np.float32), y, y_semi
+
+
+@pytest.fixture
+def syncing_mlp():
+    """An MLPModule class that reads a value back to the host in train mode:
+    no CUDA graph can hold that, so capturing its training step fails."""
+    from pseudo_sklearn.torch import MLPModule
+
+    class SyncingMLP(MLPModule):
+        def forward(self, x):
+            out = super().forward(x)
+            if self.training and not torch.isfinite(out).all().item():
+                raise RuntimeError("non-finite output")
+            return out
+
+    return SyncingMLP

@@ -362,6 +362,47 @@ def test_captured_step_code_trains_as_the_eager_step(semi, params):
             assert_allclose(f.detach().numpy(), e.detach().numpy(), atol=1e-6)
 
 
+def test_captured_step_code_model_unpickles_for_cpu(semi):
+    # The fused SGD a graph fit chose goes back to a CPU build's optimizer.
+    X, _, y_semi = semi
+    clf = CapturedStepCode(**small().get_params()).fit(X, y_semi)
+    assert clf.optimizer_.param_groups[0]["fused"] is True
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert not loaded.optimizer_.param_groups[0]["fused"]
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    kept = small(optimizer_params={"momentum": 0.9, "fused": True}).fit(X, y_semi)
+    assert pickle.loads(pickle.dumps(kept)).optimizer_.param_groups[0]["fused"]
+
+
+@pytest.mark.parametrize(
+    "params, falls_back",
+    [
+        ({}, False),
+        ({"optimizer_params": {"momentum": 0.9, "foreach": True}}, True),
+        ({"optimizer_params": {"fused": False}}, True),
+        ({"optimizer_params": {"foreach": True}, "lr_schedule": "constant"}, False),
+    ],
+)
+def test_graphs_refuse_optimizers_that_read_the_rate_on_the_host(
+    semi, params, falls_back
+):
+    X, _, y_semi = semi
+    clf = CapturedStepCode(**small(**params).get_params())
+    clf._validate_params()
+    clf._start(X.shape[1], np.unique(y_semi[y_semi != -1]))
+    data = clf._data(X, y_semi, y_semi != -1)
+    clf.cuda_graphs_ = True  # as on CUDA; nothing below touches the device
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        used = FixMatchClassifier._graph_steps(clf, data)
+    assert used is not falls_back
+    assert clf.cuda_graphs_ is not falls_back
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == (1 if falls_back else 0)
+    if falls_back:
+        assert "reads the cosine learning rate on the host" in messages[0]
+
+
 def test_graph_fit_builds_optimizers_that_read_the_rate_on_the_device():
     def built(**params):
         clf = FixMatchClassifier(device="cpu", **params)
@@ -422,6 +463,25 @@ def test_cuda_graphs_match_eager(threshold_mode, optimizer):
     assert isinstance(graphs.optimizer_.param_groups[0]["lr"], float)
     loaded = pickle.loads(pickle.dumps(graphs))
     assert_array_equal(loaded.predict(X), graphs.predict(X))
+
+
+@needs_cuda
+def test_cuda_graphs_failed_capture_falls_back_and_keeps_random_views(
+    semi, syncing_mlp
+):
+    # Capture fails inside the step; the eager steps after it draw views and
+    # dropout masks, which needs torch's generator out of capture mode.
+    X, y, y_semi = semi
+    clf = small(
+        syncing_mlp, module_params={"dropout": 0.3}, image_shape=(2, 2),
+        device="cuda", cuda_graphs=True,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="capturing a training step failed") as w:
+        clf.fit(X, y_semi)
+    assert len([m for m in w if "CUDA graphs" in str(m.message)]) == 1
+    assert not clf.cuda_graphs_
+    assert clf.score(X, y) > 0.5
+    assert isinstance(clf.optimizer_.param_groups[0]["lr"], float)
 
 
 @needs_cuda
