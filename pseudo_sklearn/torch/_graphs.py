@@ -165,11 +165,12 @@ def _end_capture_state(device):
     """Capture and end a one-kernel graph on ``device``, after a failed capture.
 
     A capture that fails before ``capture_end`` completes leaves torch's CUDA
-    generator marked as capturing (torch releases it in ``capture_end``, after
-    the check that raised; torch 2.11 keeps that mark per generator), and
-    every later eager random draw on the device would then raise. A capture
-    that ends cleanly clears the mark; on versions that keep it per capture,
-    this costs one tiny graph.
+    generator marked as capturing in the versions that keep one such mark per
+    generator (torch clears it in ``capture_end``, after the check that
+    raised), and every later eager random draw on the device then raises
+    "Offset increment outside graph capture encountered unexpectedly". A
+    capture that ends cleanly clears the mark; on versions that keep the mark
+    per capture, this only costs one tiny graph.
     """
     scratch = torch.zeros(1, device=device)
     graph = torch.cuda.CUDAGraph()
