@@ -466,36 +466,26 @@ def test_cuda_graphs_match_eager(threshold_mode, optimizer):
 
 
 @needs_cuda
-def test_cuda_graphs_failed_capture_falls_back_and_keeps_random_views(
-    semi, syncing_mlp
-):
-    # Capture fails inside the step; the eager steps after it draw views and
-    # dropout masks, which needs torch's generator out of capture mode.
+@pytest.mark.parametrize("case", ["failed capture", "uncapturable optimizer"])
+def test_cuda_graphs_fall_back_with_one_warning(semi, syncing_mlp, case):
+    # A capture that fails inside the step (the module reads a value back to
+    # the host), and an optimizer refused before capture. After the failed
+    # capture, the eager steps draw views and dropout masks, which needs
+    # torch's generator out of capture mode.
     X, y, y_semi = semi
-    clf = small(
-        syncing_mlp, module_params={"dropout": 0.3}, image_shape=(2, 2),
-        device="cuda", cuda_graphs=True,
-    )  # fmt: skip
-    with pytest.warns(UserWarning, match="capturing a training step failed") as w:
-        clf.fit(X, y_semi)
-    assert len([m for m in w if "CUDA graphs" in str(m.message)]) == 1
-    assert not clf.cuda_graphs_
-    assert clf.score(X, y) > 0.5
-    assert isinstance(clf.optimizer_.param_groups[0]["lr"], float)
-
-
-@needs_cuda
-def test_cuda_graphs_fall_back_with_one_warning(semi):
-    X, y, y_semi = semi
-    clf = small(
-        device="cuda", cuda_graphs=True, optimizer="adam",
-        optimizer_params={"capturable": False},
-    )  # fmt: skip
-    with pytest.warns(UserWarning, match="capturable=False") as caught:
+    if case == "failed capture":
+        params = dict(module=syncing_mlp, module_params={"dropout": 0.3})
+        match = "capturing a training step failed"
+    else:
+        params = dict(optimizer="adam", optimizer_params={"capturable": False})
+        match = "capturable=False"
+    clf = small(image_shape=(2, 2), device="cuda", cuda_graphs=True, **params)
+    with pytest.warns(UserWarning, match=match) as caught:
         clf.fit(X, y_semi)
     assert len([w for w in caught if "CUDA graphs" in str(w.message)]) == 1
     assert not clf.cuda_graphs_
     assert clf.score(X, y) > 0.5
+    assert isinstance(clf.optimizer_.param_groups[0]["lr"], float)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
