@@ -362,6 +362,58 @@ def test_captured_step_code_trains_as_the_eager_step(semi, params):
             assert_allclose(f.detach().numpy(), e.detach().numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"threshold_mode": "flexmatch", "image_shape": (2, 2)},
+        {"module_params": {"dropout": 0.2}, "lr_schedule": "constant"},
+        {"ema_decay": None, "threshold": None, "amp": True},
+    ],
+)
+def test_captured_step_replays_the_same_ops_on_the_same_storages(
+    semi, step_recorder, params
+):
+    # What a CUDA graph needs, checked on CPU: every call of the step after
+    # capture runs the same ops with the same Python scalars on the same
+    # persistent tensors, and nothing reads a value back to the host.
+    X, _, y_semi = semi
+    clf = CapturedStepCode(**small(max_epochs=2, **params).get_params())
+    clf.fit(X, y_semi)
+    assert sum(len(calls) for calls in step_recorder.calls.values()) == 6
+    step_recorder.check()
+
+
+class StaleRate(CapturedStepCode):
+    """A new learning-rate tensor for each pass: a graph would keep reading
+    the one it was captured with."""
+
+    def _consistency_epoch(self, data, stats):
+        for step in self._steps.values():
+            step.totals["lr"] = torch.zeros(())
+        return super()._consistency_epoch(data, stats)
+
+
+@pytest.mark.parametrize(
+    "cls, params, match",
+    [
+        (StaleRate, {}, "differs from the captured one"),
+        (
+            CapturedStepCode,
+            {"optimizer_params": {"momentum": 0.9, "foreach": True}},
+            "reads back",
+        ),
+    ],
+)
+def test_step_recorder_catches_what_graphs_cannot_replay(
+    semi, step_recorder, cls, params, match
+):
+    X, _, y_semi = semi
+    cls(**small(max_epochs=2, **params).get_params()).fit(X, y_semi)
+    with pytest.raises(AssertionError, match=match):
+        step_recorder.check()
+
+
 def test_captured_step_code_model_unpickles_for_cpu(semi):
     # The fused SGD a graph fit chose goes back to a CPU build's optimizer.
     X, _, y_semi = semi

@@ -285,6 +285,34 @@ def test_random_numbers_work_after_a_failed_capture(blobs, syncing_mlp):
     assert torch.rand(4, device="cuda").shape == (4,)
 
 
+@pytest.mark.parametrize("threshold", [None, 0.7])
+def test_fixed_steps_replay_the_same_ops_on_the_same_storages(
+    monkeypatch, step_recorder, threshold
+):
+    # What a CUDA graph needs, checked on CPU for the steps graphs capture
+    # (labeled steps with short padded batches, unlabeled steps with the
+    # alpha refills, dropout): see conftest.StepRecorder.
+    X, y = make_blobs(700, centers=3, n_features=6, cluster_std=2.0, random_state=0)
+    X = X.astype(np.float32)
+    y_semi = np.where(np.arange(len(y)) < 50, y, -1)
+    monkeypatch.setattr(TorchClassifier, "_use_fixed_steps", lambda self, data: True)
+    OnlinePseudoLabelClassifier(
+        module_params={"dropout": 0.3}, max_epochs=3, T1=3, T2=6,
+        unlabeled_batch_size=100, labeled_every=2, batch_size=16,
+        optimizer_params={"momentum": 0.9}, threshold=threshold, device="cpu",
+        random_state=0,
+    ).fit(X, y_semi)  # fmt: skip
+    assert len(step_recorder.calls) == 2
+    step_recorder.check()
+    step_recorder.calls.clear()
+    weight = np.linspace(0.5, 2.0, len(y))
+    TorchClassifier(
+        criterion_params={"weight": torch.tensor([1.0, 2.0, 0.5])}, batch_size=64,
+        max_epochs=3, device="cpu", random_state=0,
+    ).fit(X, y, sample_weight=weight)  # fmt: skip
+    step_recorder.check()
+
+
 def test_padded_fits_match_eager_fits_on_cpu(monkeypatch):
     # The whole padded path (labeled epochs, unlabeled passes, alpha refills,
     # short batches), run eagerly on CPU as it runs in graphs on CUDA.
