@@ -104,11 +104,6 @@ def _update_average(average, module, decay):
         mean.copy_(buffer)
 
 
-def _ema_decay(limit, k):
-    """Decay of the ``k``-th update (1-based): the average follows early steps."""
-    return min(limit, (1 + k) / (10 + k))
-
-
 class FixMatchClassifier(_PseudoLabelingNetwork):
     """Augmentation-consistency pseudo-labeling of a neural network (FixMatch).
 
@@ -500,9 +495,11 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         return lr
 
     def _next_decay(self):
-        """Count an update of the weight average; its decay."""
+        """Count an update of the weight average; its decay (lower for the
+        first updates, so that the average follows the early steps)."""
         self._n_updates += 1
-        return _ema_decay(self.ema_decay, self._n_updates)
+        k = self._n_updates
+        return min(self.ema_decay, (1 + k) / (10 + k))
 
     def _optimize(self, loss):
         self.optimizer_.zero_grad(set_to_none=True)
@@ -576,6 +573,8 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         ema_weight = torch.zeros((), device=data.device)
         lr = torch.zeros((), device=data.device)
         module = self.module_
+        # One weight per parameter, all the same device scalar.
+        ema_weights = [ema_weight] * len(list(module.parameters()))
 
         def fn():
             index_l, index_u = batch.index[:n_labeled], batch.index[n_labeled:]
@@ -587,8 +586,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             (labeled_loss + self.unlabeled_weight * unlabeled_loss).backward()
             self.optimizer_.step()
             if self.ema_module_ is not None:
-                n_params = len(list(module.parameters()))
-                _update_average(self.ema_module_, module, [ema_weight] * n_params)
+                _update_average(self.ema_module_, module, ema_weights)
             sums.add(labeled_loss.detach(), unlabeled_loss.detach(), mask, confidence)
 
         return self._new_step(key, fn, batch, sums=sums, ema_weight=ema_weight, lr=lr)
