@@ -14,6 +14,10 @@ fixmatch
 fixmatch-graphs
     The same fit with ``cuda_graphs=True`` (the pseudo-labeling step captured
     as one CUDA graph); CUDA only, not run unless ``--methods`` names it.
+freematch
+    The same fit with FreeMatch's self-adaptive thresholds
+    (``threshold_mode="freematch"``, capped at 0.95); not run unless
+    ``--methods`` names it.
 lee
     :class:`~pseudo_sklearn.torch.OnlinePseudoLabelClassifier` with the
     settings of ``mnist_cnn.py``'s protocol of the same name (imported from
@@ -85,7 +89,13 @@ from pseudo_sklearn.torch import (
 )
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-METHODS = ("fixmatch", "fixmatch-graphs", "lee", "supervised")
+METHODS = ("fixmatch", "fixmatch-graphs", "freematch", "lee", "supervised")
+# What each FixMatch variant changes in the protocol's settings.
+FIXMATCH_VARIANTS = {
+    "fixmatch": {},
+    "fixmatch-graphs": {"cuda_graphs": True},
+    "freematch": {"threshold_mode": "freematch"},
+}
 DEFAULT_METHODS = ["fixmatch", "lee", "supervised"]
 
 # FixMatchClassifier settings by protocol and number of labels; the rest are
@@ -136,9 +146,7 @@ def test_curve(history):
     return [h.get("validation_score", h.get("val_accuracy")) for h in history]
 
 
-def run_fixmatch(
-    name, data, n_labeled, seed, device, curve, log, epochs=None, graphs=False
-):
+def run_fixmatch(name, method, data, n_labeled, seed, device, curve, log, epochs=None):
     X, y_semi, X_test, y_test = data
     X, X_test = standardize(X), standardize(X_test)
     params = dict(
@@ -148,10 +156,9 @@ def run_fixmatch(
         random_state=seed,
         **FIXMATCH[name][n_labeled],
     )
+    params.update(FIXMATCH_VARIANTS[method])
     if epochs is not None:
         params["max_epochs"] = epochs
-    if graphs:
-        params["cuda_graphs"] = True
     # verbose: one line per epoch in the log, to follow long runs.
     clf = FixMatchClassifier(**params, verbose=1)
     start = time.perf_counter()
@@ -178,9 +185,8 @@ def run_fixmatch(
             test_accuracy=test_curve(history),
         )
         result["accuracy_after_warmup"] = warmup[-1]["validation_score"]
-    what = "fixmatch-graphs" if graphs else "fixmatch"
     log(
-        f"{what} {n_labeled} labels seed {seed}: {result['accuracy']:.2%} "
+        f"{method} {n_labeled} labels seed {seed}: {result['accuracy']:.2%} "
         f"in {wall:.1f}s"
     )
     return result
@@ -225,10 +231,9 @@ def run_lee(name, data, n_labeled, seed, device, curve, log, passes=None):
 
 def run_one(name, method, n_labeled, seed, device, curve, log, epochs=None):
     data = load_data(name == "smoke", n_labeled, seed)
-    if method.startswith("fixmatch"):
-        graphs = method == "fixmatch-graphs"
+    if method in FIXMATCH_VARIANTS:
         return run_fixmatch(
-            name, data, n_labeled, seed, device, curve, log, epochs, graphs
+            name, method, data, n_labeled, seed, device, curve, log, epochs
         )
     passes = 0 if method == "supervised" else None
     return run_lee(name, data, n_labeled, seed, device, curve, log, passes=passes)
@@ -403,6 +408,7 @@ def _order(job):
     rank = {
         "fixmatch": 0,
         "fixmatch-graphs": 0,
+        "freematch": 0,
         "lee": 1 if n_labeled == 100 else 3,
         "supervised": 2,
     }

@@ -1,4 +1,5 @@
-"""Augmentation-consistency pseudo-labeling (FixMatch, FlexMatch thresholds)."""
+"""Augmentation-consistency pseudo-labeling (FixMatch; FlexMatch and FreeMatch
+thresholds)."""
 
 import copy
 import math
@@ -174,12 +175,15 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
     threshold : float in [0, 1), default=0.95
         Confidence a pseudo-label needs to count in the loss; the others get
         weight 0 (the loss is still divided by the batch size). ``None`` keeps
-        them all.
-    threshold_mode : {"fixed", "flexmatch"}, default="fixed"
+        them all. With ``threshold_mode="freematch"``, the cap of the
+        self-adaptive global threshold.
+    threshold_mode : {"fixed", "flexmatch", "freematch"}, default="fixed"
         ``"fixed"`` applies ``threshold`` to every class. ``"flexmatch"``
         scales it per class by how well the class is learned (Zhang et al.,
         2021): a class that few unlabeled rows are confidently predicted as
-        gets a lower threshold; see Notes.
+        gets a lower threshold. ``"freematch"`` (Wang et al., 2023) derives
+        the thresholds from running means of the labeler's confidence and of
+        its mean class probabilities. See Notes.
     unlabeled_weight : float, default=1.0
         Weight of the unlabeled loss (FixMatch's lambda_u).
     ema_decay : float in [0, 1), default=0.999
@@ -269,12 +273,23 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
     thresholds rise towards ``threshold``, less for classes that are
     predicted less often.
 
+    FreeMatch thresholds: the threshold of class ``c`` is ``min(tau,
+    threshold) * p_c / max_k p_k``, where ``tau`` is a running mean
+    (momentum 0.999, one update per step) of each unlabeled batch's mean top
+    probability on the weak view and ``p`` a running mean of its mean
+    probability vector, both starting at ``1 / n_classes``. Thresholds start
+    low and rise with the labeler's confidence; classes predicted less often
+    than the most frequent one get lower thresholds. FreeMatch's fairness
+    loss is not implemented.
+
     References
     ----------
     .. [1] K. Sohn et al., "FixMatch: Simplifying Semi-Supervised Learning with
        Consistency and Confidence", NeurIPS 2020.
     .. [2] B. Zhang et al., "FlexMatch: Boosting Semi-Supervised Learning with
        Curriculum Pseudo Labeling", NeurIPS 2021.
+    .. [3] Y. Wang et al., "FreeMatch: Self-adaptive Thresholding for
+       Semi-supervised Learning", ICLR 2023.
 
     Examples
     --------
@@ -305,7 +320,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         "weak_augment": [StrOptions({"auto"}), callable, None],
         "strong_augment": [StrOptions({"auto"}), callable, None],
         "threshold": [Interval(Real, 0, 1, closed="left"), None],
-        "threshold_mode": [StrOptions({"fixed", "flexmatch"})],
+        "threshold_mode": [StrOptions({"fixed", "flexmatch", "freematch"})],
         "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
     }
@@ -534,8 +549,9 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         labeler.eval()
         with torch.no_grad(), self._autocast():
             output = labeler(weak_views[n_labeled:]).float()
-        confidence, target = torch.softmax(output, dim=1).max(dim=1)
-        mask = self._threshold_state.mask(confidence, target, index_u)
+        target, confidence, mask = self._threshold_state.pseudo_labels(
+            torch.softmax(output, dim=1), index_u
+        )
         inputs = torch.cat(
             [weak_views[:n_labeled], apply_view(strong, xu, self._shape)]
         )

@@ -13,7 +13,10 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from pseudo_sklearn.torch import FixMatchClassifier, MLPModule  # noqa: E402
-from pseudo_sklearn.torch._thresholds import _Threshold  # noqa: E402
+from pseudo_sklearn.torch._thresholds import (  # noqa: E402
+    FREEMATCH_MOMENTUM,
+    _Threshold,
+)
 
 
 def small(**params):
@@ -36,6 +39,7 @@ EXPECTED_FAILED_CHECKS = {
     [
         FixMatchClassifier(device="cpu"),
         FixMatchClassifier(device="cpu", threshold_mode="flexmatch", ema_decay=None),
+        FixMatchClassifier(device="cpu", threshold_mode="freematch"),
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
@@ -73,34 +77,79 @@ def test_threshold_none_keeps_every_pseudo_label(semi):
     assert_array_equal(strict.class_thresholds_, np.full(3, 0.999999))
 
 
+def one_hot_rows(confidence, target, n_classes=3):
+    """Probability rows whose top class is ``target`` with ``confidence``,
+    the rest spread evenly."""
+    rest = (1 - confidence) / (n_classes - 1)
+    probabilities = rest[:, None].repeat(1, n_classes)
+    probabilities[torch.arange(len(target)), target] = confidence
+    return probabilities
+
+
 def test_flexmatch_thresholds_follow_the_published_rule():
     state = _Threshold(0.9, "flexmatch", n_unlabeled=10, n_classes=3, device="cpu")
     # Nothing predicted confidently yet: every threshold is 0.
     assert_allclose(state.class_thresholds(), [0, 0, 0])
-    confidence = torch.tensor([0.95, 0.99, 0.5, 0.97, 0.1])
+    confidence = torch.tensor([0.95, 0.99, 0.5, 0.97, 0.4])
     target = torch.tensor([0, 0, 1, 2, 1])
-    mask = state.mask(confidence, target, torch.tensor([0, 1, 2, 3, 4]))
+    labels, kept_confidence, mask = state.pseudo_labels(
+        one_hot_rows(confidence, target), torch.tensor([0, 1, 2, 3, 4])
+    )
+    assert_array_equal(labels, target)
+    assert_allclose(kept_confidence, confidence)
     assert_array_equal(mask, [1, 1, 1, 1, 1])
     # Counts: class 0 twice, class 2 once, 7 rows unused -> beta = s / 7.
     beta = np.array([2, 0, 1]) / 7
     assert_allclose(state.class_thresholds(), 0.9 * beta / (2 - beta), rtol=1e-6)
     # Rows 5..9 confident for class 0: 7 of 0, 1 of 2, 2 unused -> beta = s / 7.
-    state.mask(torch.full((5,), 0.96), torch.zeros(5, dtype=torch.long),
-               torch.arange(5, 10))  # fmt: skip
+    state.pseudo_labels(one_hot_rows(torch.full((5,), 0.96),
+                                     torch.zeros(5, dtype=torch.long)),
+                        torch.arange(5, 10))  # fmt: skip
     beta = np.array([7, 0, 1]) / 7
     thresholds = 0.9 * beta / (2 - beta)
     assert_allclose(state.class_thresholds(), thresholds, rtol=1e-6)
     # A row's latest confident prediction replaces its earlier one.
-    mask = state.mask(torch.tensor([0.92, 0.3]), torch.tensor([2, 2]),
-                      torch.tensor([0, 1]))  # fmt: skip
-    assert_array_equal(mask, [0.92 >= thresholds[2], 0.3 >= thresholds[2]])
+    _, _, mask = state.pseudo_labels(
+        one_hot_rows(torch.tensor([0.92, 0.4]), torch.tensor([2, 2])),
+        torch.tensor([0, 1]),
+    )
+    assert_array_equal(mask, [0.92 >= thresholds[2], 0.4 >= thresholds[2]])
     beta = np.array([6, 0, 2]) / 6
     assert_allclose(state.class_thresholds(), 0.9 * beta / (2 - beta), rtol=1e-6)
 
 
-def test_flexmatch_fit_exposes_per_class_thresholds(semi):
+def test_freematch_thresholds_follow_the_published_rule():
+    m = FREEMATCH_MOMENTUM
+    state = _Threshold(0.95, "freematch", n_unlabeled=10, n_classes=3, device="cpu")
+    # Uniform start: every threshold is 1 / n_classes.
+    assert_allclose(state.class_thresholds(), [1 / 3] * 3, rtol=1e-6)
+    probabilities = torch.tensor(
+        [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4], [0.5, 0.25, 0.25]]
+    )
+    _, _, mask = state.pseudo_labels(probabilities, torch.arange(4))
+    # The levels take this batch in before it is masked.
+    tau = m / 3 + (1 - m) * np.mean([0.9, 0.7, 0.4, 0.5])
+    p = m / 3 + (1 - m) * probabilities.numpy().mean(axis=0)
+    thresholds = tau * p / p.max()
+    assert_allclose(state.class_thresholds(), thresholds, rtol=1e-6)
+    assert_array_equal(mask, [0.9 >= thresholds[0], 0.7 >= thresholds[1],
+                              0.4 >= thresholds[2], 0.5 >= thresholds[0]])  # fmt: skip
+    # A confident labeler raises the global level, capped by ``threshold``.
+    confident = one_hot_rows(torch.full((6,), 0.999), torch.tensor([0, 1, 2] * 2))
+    for _ in range(20_000):
+        state.pseudo_labels(confident, torch.arange(6))
+    assert_allclose(state.class_thresholds(), [0.95] * 3, rtol=1e-4)
+    _, _, mask = state.pseudo_labels(
+        one_hot_rows(torch.tensor([0.96, 0.94]), torch.tensor([1, 2])),
+        torch.tensor([0, 1]),
+    )
+    assert_array_equal(mask, [1, 0])
+
+
+@pytest.mark.parametrize("mode", ["flexmatch", "freematch"])
+def test_adaptive_thresholds_stay_below_threshold_and_keep_more(semi, mode):
     X, _, y_semi = semi
-    clf = small(threshold_mode="flexmatch", threshold=0.9).fit(X, y_semi)
+    clf = small(threshold_mode=mode, threshold=0.9).fit(X, y_semi)
     assert clf.class_thresholds_.shape == (3,)
     assert (clf.class_thresholds_ >= 0).all() and (clf.class_thresholds_ <= 0.9).all()
     fixed = small(threshold=0.9).fit(X, y_semi)
@@ -253,10 +302,11 @@ def test_max_epochs_zero_is_the_supervised_warm_up(semi):
     assert_array_equal(clf.predict_proba(X), labeled_only.predict_proba(X))
 
 
-def test_fit_equals_partial_fit_epochs(semi):
+@pytest.mark.parametrize("mode", ["flexmatch", "freematch"])
+def test_fit_equals_partial_fit_epochs(semi, mode):
     X, _, y_semi = semi
-    full = small(threshold_mode="flexmatch").fit(X, y_semi)
-    step = small(threshold_mode="flexmatch")
+    full = small(threshold_mode=mode).fit(X, y_semi)
+    step = small(threshold_mode=mode)
     for _ in range(5):
         step.partial_fit(X, y_semi)
     assert [h["phase"] for h in step.history_] == [h["phase"] for h in full.history_]
@@ -265,13 +315,19 @@ def test_fit_equals_partial_fit_epochs(semi):
         small().partial_fit(X, np.where(y_semi == 2, -1, y_semi)).partial_fit(X, y_semi)
 
 
-def test_pickle_round_trip_keeps_average_and_thresholds(semi):
+@pytest.mark.parametrize("mode", ["flexmatch", "freematch"])
+def test_pickle_round_trip_keeps_average_and_thresholds(semi, mode):
     X, _, y_semi = semi
-    clf = small(threshold_mode="flexmatch").fit(X, y_semi)
+    clf = small(threshold_mode=mode).fit(X, y_semi)
     loaded = pickle.loads(pickle.dumps(clf))
     assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     assert loaded.ema_module_ is not None
-    assert torch.equal(loaded._threshold_state.selected, clf._threshold_state.selected)
+    state, loaded_state = clf._threshold_state, loaded._threshold_state
+    for name in ("selected", "levels"):
+        if getattr(state, name) is None:
+            assert getattr(loaded_state, name) is None
+        else:
+            assert torch.equal(getattr(loaded_state, name), getattr(state, name))
     # Training goes on from the same state.
     clf.partial_fit(X, y_semi)
     loaded.partial_fit(X, y_semi)
@@ -331,6 +387,7 @@ class CapturedStepCode(FixMatchClassifier):
     [
         {},
         {"threshold_mode": "flexmatch", "image_shape": (2, 2)},
+        {"threshold_mode": "freematch"},
         {"ema_decay": None, "lr_schedule": "constant", "threshold": None},
         {"optimizer": "sgd", "optimizer_params": {"momentum": 0.5, "foreach": True}},
     ],
@@ -367,6 +424,7 @@ def test_captured_step_code_trains_as_the_eager_step(semi, params):
     [
         {},
         {"threshold_mode": "flexmatch", "image_shape": (2, 2)},
+        {"threshold_mode": "freematch", "module_params": {"dropout": 0.2}},
         {"module_params": {"dropout": 0.2}, "lr_schedule": "constant"},
         {"ema_decay": None, "threshold": None, "amp": True},
     ],
@@ -486,7 +544,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 @needs_cuda
 @pytest.mark.parametrize(
     "threshold_mode, optimizer",
-    [("fixed", "sgd"), ("flexmatch", "sgd"), ("fixed", "adamw")],
+    [("fixed", "sgd"), ("flexmatch", "sgd"), ("freematch", "sgd"), ("fixed", "adamw")],
 )
 def test_cuda_graphs_match_eager(threshold_mode, optimizer):
     from sklearn.datasets import make_blobs
