@@ -17,7 +17,8 @@ fixmatch-graphs
 freematch
     The same fit with FreeMatch's self-adaptive thresholds
     (``threshold_mode="freematch"``, capped at 0.95); not run unless
-    ``--methods`` names it.
+    ``--methods`` names it. ``--quick``, seeds 0, 1, 2: 99.05% with 1000
+    labels (fixmatch 99.06%), 98.09% with 100 (fixmatch 98.01%, same run).
 lee
     :class:`~pseudo_sklearn.torch.OnlinePseudoLabelClassifier` with the
     settings of ``mnist_cnn.py``'s protocol of the same name (imported from
