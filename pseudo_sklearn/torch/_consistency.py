@@ -175,8 +175,9 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
     threshold : float in [0, 1), default=0.95
         Confidence a pseudo-label needs to count in the loss; the others get
         weight 0 (the loss is still divided by the batch size). ``None`` keeps
-        them all. With ``threshold_mode="freematch"``, the cap of the
-        self-adaptive global threshold.
+        them all, whatever ``threshold_mode``. With
+        ``threshold_mode="freematch"``, the cap of the self-adaptive
+        thresholds.
     threshold_mode : {"fixed", "flexmatch", "freematch"}, default="fixed"
         ``"fixed"`` applies ``threshold`` to every class. ``"flexmatch"``
         scales it per class by how well the class is learned (Zhang et al.,
@@ -277,10 +278,11 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
     threshold) * p_c / max_k p_k``, where ``tau`` is a running mean
     (momentum 0.999, one update per step) of each unlabeled batch's mean top
     probability on the weak view and ``p`` a running mean of its mean
-    probability vector, both starting at ``1 / n_classes``. Thresholds start
-    low and rise with the labeler's confidence; classes predicted less often
-    than the most frequent one get lower thresholds. FreeMatch's fairness
-    loss is not implemented.
+    probability vector, both starting at ``1 / n_classes``. At first every
+    pseudo-label counts (a top probability is at least ``1 / n_classes``);
+    the thresholds rise with the labeler's confidence, and classes predicted
+    less often than the most frequent one get lower thresholds. FreeMatch's
+    fairness loss is not implemented.
 
     References
     ----------
@@ -442,10 +444,13 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         y_index = self._class_index(y[labeled])
         data = _Data(X[labeled], y_index, X[~labeled], torch.device(self.device_))
         state = self._threshold_state
-        if state is None or (
-            state.selected is not None and len(state.selected) != data.n_unlabeled
+        if (
+            state is None
+            or (state.mode, state.threshold) != (self.threshold_mode, self.threshold)
+            or (state.selected is not None and len(state.selected) != data.n_unlabeled)
         ):
-            # FlexMatch's counts belong to the rows of one fit.
+            # FlexMatch's counts belong to the rows of one fit; a partial_fit
+            # after set_params starts the new rule afresh.
             self._threshold_state = _Threshold(
                 self.threshold,
                 self.threshold_mode,

@@ -25,12 +25,17 @@ class _Threshold:
     mean (momentum ``FREEMATCH_MOMENTUM``) of the batches' mean top
     probability and ``p`` a running mean of their mean probability vector,
     both starting at ``1 / n_classes`` and updated with each batch before it
-    is masked (FreeMatch's self-adaptive thresholds; ``threshold`` caps the
-    global level, as USB's ``clip_thresh``).
+    is masked (FreeMatch's self-adaptive thresholds). ``threshold`` caps the
+    threshold, not the running mean itself (USB's optional ``clip_thresh``
+    clips the stored mean at 0.95).
 
     State lives on the device and is updated in place, without a host sync
     (a captured CUDA graph replays the updates).
     """
+
+    # Class defaults: a model pickled before a mode existed lacks its state.
+    selected = None
+    levels = None
 
     def __init__(self, threshold, mode, n_unlabeled, n_classes, device):
         self.threshold = threshold
@@ -45,7 +50,9 @@ class _Threshold:
             self._ones = torch.ones(n_unlabeled, device=device)
         elif mode == "freematch":
             # Global level first, then one level per class.
-            self.levels = torch.full((1 + n_classes,), 1 / n_classes, device=device)
+            self.levels = torch.full(
+                (1 + n_classes,), 1 / n_classes, dtype=torch.float32, device=device
+            )
 
     def class_thresholds(self):
         """Current threshold of each class, a device tensor (or None)."""

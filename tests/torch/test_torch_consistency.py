@@ -13,10 +13,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from pseudo_sklearn.torch import FixMatchClassifier, MLPModule  # noqa: E402
-from pseudo_sklearn.torch._thresholds import (  # noqa: E402
-    FREEMATCH_MOMENTUM,
-    _Threshold,
-)
+from pseudo_sklearn.torch._thresholds import _Threshold  # noqa: E402
 
 
 def small(**params):
@@ -119,7 +116,7 @@ def test_flexmatch_thresholds_follow_the_published_rule():
 
 
 def test_freematch_thresholds_follow_the_published_rule():
-    m = FREEMATCH_MOMENTUM
+    m = 0.999  # FreeMatch's momentum
     state = _Threshold(0.95, "freematch", n_unlabeled=10, n_classes=3, device="cpu")
     # Uniform start: every threshold is 1 / n_classes.
     assert_allclose(state.class_thresholds(), [1 / 3] * 3, rtol=1e-6)
@@ -127,17 +124,24 @@ def test_freematch_thresholds_follow_the_published_rule():
         [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4], [0.5, 0.25, 0.25]]
     )
     _, _, mask = state.pseudo_labels(probabilities, torch.arange(4))
-    # The levels take this batch in before it is masked.
     tau = m / 3 + (1 - m) * np.mean([0.9, 0.7, 0.4, 0.5])
     p = m / 3 + (1 - m) * probabilities.numpy().mean(axis=0)
     thresholds = tau * p / p.max()
     assert_allclose(state.class_thresholds(), thresholds, rtol=1e-6)
-    assert_array_equal(mask, [0.9 >= thresholds[0], 0.7 >= thresholds[1],
-                              0.4 >= thresholds[2], 0.5 >= thresholds[0]])  # fmt: skip
+    assert_array_equal(mask, [1, 1, 1, 1])
+    # The levels take a batch in before it is masked: a row between the
+    # threshold before and after this batch's update is dropped.
+    before = state.class_thresholds()[0].item()
+    confident = one_hot_rows(torch.full((99,), 0.999), torch.zeros(99, dtype=int))
+    between = one_hot_rows(torch.tensor([before + 1e-4]), torch.tensor([0]))
+    _, _, mask = state.pseudo_labels(torch.cat([confident, between]), torch.arange(100))
+    assert state.class_thresholds()[0] > before + 1e-4
+    assert mask[-1] == 0 and mask[:-1].all()
     # A confident labeler raises the global level, capped by ``threshold``.
     confident = one_hot_rows(torch.full((6,), 0.999), torch.tensor([0, 1, 2] * 2))
     for _ in range(20_000):
         state.pseudo_labels(confident, torch.arange(6))
+    assert state.levels[0] > 0.99  # the running mean itself is not capped
     assert_allclose(state.class_thresholds(), [0.95] * 3, rtol=1e-4)
     _, _, mask = state.pseudo_labels(
         one_hot_rows(torch.tensor([0.96, 0.94]), torch.tensor([1, 2])),
@@ -311,8 +315,21 @@ def test_fit_equals_partial_fit_epochs(semi, mode):
         step.partial_fit(X, y_semi)
     assert [h["phase"] for h in step.history_] == [h["phase"] for h in full.history_]
     assert_allclose(step.predict_proba(X), full.predict_proba(X), rtol=1e-6)
+    # The thresholds' state carries over from one call to the next.
+    assert_allclose(step.class_thresholds_, full.class_thresholds_, rtol=1e-6)
+    assert not np.allclose(full.class_thresholds_, 1 / 3, rtol=1e-4)
     with pytest.raises(ValueError, match="not in classes_"):
         small().partial_fit(X, np.where(y_semi == 2, -1, y_semi)).partial_fit(X, y_semi)
+
+
+def test_partial_fit_after_set_params_uses_the_new_threshold_rule(semi):
+    X, _, y_semi = semi
+    clf = small(max_epochs=1).partial_fit(X, y_semi).partial_fit(X, y_semi)
+    assert_array_equal(clf.class_thresholds_, [0.95] * 3)
+    clf.set_params(threshold_mode="freematch", threshold=0.5).partial_fit(X, y_semi)
+    assert clf._threshold_state.mode == "freematch"
+    assert (clf.class_thresholds_ <= 0.5).all()
+    assert not np.allclose(clf.class_thresholds_, 0.95)
 
 
 @pytest.mark.parametrize("mode", ["flexmatch", "freematch"])
@@ -328,6 +345,10 @@ def test_pickle_round_trip_keeps_average_and_thresholds(semi, mode):
             assert getattr(loaded_state, name) is None
         else:
             assert torch.equal(getattr(loaded_state, name), getattr(state, name))
+    # A state pickled before FreeMatch existed has no ``levels``.
+    older = pickle.loads(pickle.dumps(state))
+    del older.__dict__["levels"]
+    assert older.to("cpu").levels is None
     # Training goes on from the same state.
     clf.partial_fit(X, y_semi)
     loaded.partial_fit(X, y_semi)
@@ -407,6 +428,8 @@ def test_captured_step_code_trains_as_the_eager_step(semi, params):
             [e["labeled_loss"], e["unlabeled_loss"], e["mean_confidence"]],
             rtol=1e-5,
         )
+    if eager.class_thresholds_ is not None:
+        assert_allclose(fixed.class_thresholds_, eager.class_thresholds_, rtol=1e-5)
     cosine = fixed.lr_schedule == "cosine"
     assert len({id(t) for t in fixed.lr_tensors_}) == (1 if cosine else 0)
     # The device scalar the captured step read is a float again once fitted.
@@ -570,6 +593,9 @@ def test_cuda_graphs_match_eager(threshold_mode, optimizer):
         assert g["lr"] == pytest.approx(e["lr"])
         assert abs(g["n_added"] - e["n_added"]) <= 0.05 * len(X)
     assert graphs.score(X, y) > 0.8
+    assert_allclose(
+        graphs.class_thresholds_, eager.class_thresholds_, rtol=0.05, atol=0.01
+    )
     assert isinstance(graphs.optimizer_.param_groups[0]["lr"], float)
     loaded = pickle.loads(pickle.dumps(graphs))
     assert_array_equal(loaded.predict(X), graphs.predict(X))
