@@ -33,7 +33,8 @@ class _Threshold:
     (a captured CUDA graph replays the updates).
     """
 
-    # Class defaults: a model pickled before a mode existed lacks its state.
+    # The state of the other modes (and of a model pickled before a mode
+    # existed).
     selected = None
     levels = None
 
@@ -41,8 +42,6 @@ class _Threshold:
         self.threshold = threshold
         self.mode = mode
         self.n_classes = n_classes
-        self.selected = None
-        self.levels = None
         if threshold is None:
             return
         if mode == "flexmatch":
