@@ -150,6 +150,12 @@ class _Step:
                 graph.capture_end()
             except Exception as exc:  # noqa: BLE001
                 error = error or exc
+        # capture_begin resets torch's device-side RNG offset to 0 with an
+        # eager fill on the capture stream; a replay on the current stream
+        # writes the generator's offset into the same tensor. Unordered, the
+        # reset could land after that write and the first replay would reuse
+        # the random numbers of the fit's first step (a repeated dropout mask).
+        torch.cuda.current_stream(device).wait_stream(stream)
         if error is not None:
             _end_capture_state(device)
             self.graphs.give_up(f"capturing a training step failed ({error})")

@@ -2,6 +2,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import contextlib  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -122,6 +123,59 @@ def test_cpu_ignores_auto_graphs_and_builds_plain_optimizer(blobs):
     clf = TorchClassifier(optimizer="adam", device="cpu", max_epochs=1).fit(X, y)
     assert clf.cuda_graphs_ is False
     assert clf.optimizer_.param_groups[0]["capturable"] is False
+
+
+class _FakeStream:
+    def __init__(self, name, events):
+        self.name, self.events = name, events
+
+    def wait_stream(self, other):
+        self.events.append(f"{self.name} waits for {other.name}")
+
+
+def test_first_replay_waits_for_the_capture_stream(monkeypatch):
+    # capture_begin resets torch's device-side RNG offset with a write on the
+    # capture stream; the replay, on the current stream, must come after it or
+    # it may redraw the first step's random numbers. Checked on CPU with a
+    # recording stand-in for torch.cuda: the order of the calls _Step makes.
+    from pseudo_sklearn.torch import _graphs
+
+    events = []
+    streams = iter(["warm-up stream", "capture stream"])
+    current = _FakeStream("current stream", events)
+
+    class Graph:
+        def capture_begin(self, pool=None):
+            events.append("capture_begin")
+
+        def capture_end(self):
+            events.append("capture_end")
+
+        def replay(self):
+            events.append("replay")
+
+    class Context:
+        active, device = True, torch.device("cpu")
+
+        def pool(self):
+            return None
+
+    cuda = torch.cuda
+    monkeypatch.setattr(cuda, "CUDAGraph", Graph)
+    monkeypatch.setattr(cuda, "Stream", lambda dev: _FakeStream(next(streams), events))
+    monkeypatch.setattr(cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(cuda, "current_stream", lambda device: current)
+    monkeypatch.setattr(cuda, "synchronize", lambda device: events.append("sync"))
+    step = _graphs._Step(
+        lambda: events.append("step"), _graphs._StaticBatch(4, "cpu"), Context()
+    )
+    for _ in range(_graphs._WARMUP_STEPS + 2):
+        step(torch.arange(4))
+    capture = events[events.index("capture_begin") :]
+    assert capture == [
+        "capture_begin", "step", "capture_end",
+        "current stream waits for capture stream", "replay", "replay",
+    ]  # fmt: skip
 
 
 # CUDA only below.
