@@ -136,8 +136,12 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
     same loss and gradient (a module with batch norm runs that batch
     unpadded, as its statistics would see the pad rows). The optimizer is
     built with ``capturable=True`` when it takes that argument (Adam, AdamW)
-    and ``optimizer_params`` does not set it. Dropout draws new masks at every
-    replay. Gradients stay allocated between steps (zeroed, not freed).
+    and ``optimizer_params`` does not set it; another optimizer than SGD is
+    captured only when built with ``capturable=True`` or ``fused=True``. The
+    last eager step before capture runs under torch's sync debug mode: a step
+    that reads a value back to the host is never captured. Dropout draws new
+    masks at every replay. Gradients stay allocated between steps (zeroed, not
+    freed).
 
     A ``fit`` that raises leaves the estimator as it was before the call: a
     first failed fit leaves it unfitted, a failed refit keeps the old model.

@@ -46,15 +46,54 @@ def why_not_capturable(optimizer, data):
             "copied batch by batch from the host"
         )
     groups = optimizer.param_groups
+    name = type(optimizer).__name__
     if "capturable" in optimizer.defaults and not all(
         g.get("capturable") for g in groups
     ):
         return (
-            f"the {type(optimizer).__name__} optimizer was built with "
-            "capturable=False; leave `capturable` out of optimizer_params or set "
-            "it to True"
+            f"the {name} optimizer was built with capturable=False; leave "
+            "`capturable` out of optimizer_params or set it to True"
+        )
+    if not isinstance(optimizer, torch.optim.SGD) and not all(
+        g.get("capturable") or g.get("fused") for g in groups
+    ):
+        # Such an optimizer may keep its step count on the host (Adagrad
+        # does): a graph would replay the host value it saw at capture.
+        return (
+            f"the {name} optimizer is neither SGD nor built with "
+            "capturable=True or fused=True, so its step may read host values "
+            "that a graph would freeze"
         )
     return None
+
+
+_HOST_READ = "called a synchronizing CUDA operation"
+
+
+def first_host_read(fn):
+    """Run ``fn`` on CUDA; torch's message for its first read back to the host,
+    or None.
+
+    Such a read (``.item()``, ``nonzero``, a copy to the host) cannot be
+    captured. Finding it in an eager step avoids a failed capture, which some
+    torch versions do not clean up (the graph's memory pool stays reserved).
+    Other warnings ``fn`` raises are passed on.
+    """
+    previous = torch.cuda.get_sync_debug_mode()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+    found = None
+    for w in caught:
+        if _HOST_READ in str(w.message):
+            found = found or str(w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return found
 
 
 class _StaticBatch:
@@ -126,10 +165,21 @@ class _Step:
             self._stream = torch.cuda.Stream(self.graphs.device)
         current = torch.cuda.current_stream(self.graphs.device)
         self._stream.wait_stream(current)
+        read = None
         with torch.cuda.stream(self._stream):
-            self.fn()
+            if self._n_warm == _WARMUP_STEPS - 1:
+                # The step before capture, as the graph would record it.
+                read = first_host_read(self.fn)
+            else:
+                self.fn()
         current.wait_stream(self._stream)
         self._n_warm += 1
+        if read is not None:
+            self.graphs.give_up(
+                f"a training step reads a value back to the host ({read}: "
+                "`.item()`, `nonzero` or a copy to the CPU), which no CUDA graph "
+                "can hold"
+            )
 
     def _capture(self):
         graph = torch.cuda.CUDAGraph()
@@ -144,7 +194,7 @@ class _Step:
             graph.capture_begin(pool=self.graphs.pool())
             try:
                 self.fn()
-            except Exception as exc:  # noqa: BLE001 - any failure: run eagerly
+            except BaseException as exc:  # noqa: BLE001 - end the capture first
                 error = exc
             try:
                 graph.capture_end()
@@ -158,6 +208,8 @@ class _Step:
         torch.cuda.current_stream(device).wait_stream(stream)
         if error is not None:
             _end_capture_state(device)
+            if not isinstance(error, Exception):
+                raise error  # KeyboardInterrupt, after the capture ended
             self.graphs.give_up(f"capturing a training step failed ({error})")
             # Capture ran nothing: take this step for real.
             self.fn()

@@ -13,6 +13,7 @@ from torch.nn import functional as F  # noqa: E402
 from pseudo_sklearn.torch import (  # noqa: E402
     OnlinePseudoLabelClassifier,
     TorchClassifier,
+    _graphs,  # noqa: E402
 )
 from pseudo_sklearn.torch._device import _DeviceArray  # noqa: E402
 from pseudo_sklearn.torch._graphs import why_not_capturable  # noqa: E402
@@ -116,6 +117,13 @@ def test_why_not_capturable_names_the_reason(blobs):
     assert why_not_capturable(sgd.optimizer_, data) is None
     data[0].on_device = False  # as when the data do not fit on the GPU
     assert "half the free GPU memory" in why_not_capturable(sgd.optimizer_, data)
+    # Optimizers other than SGD must keep their step on the device.
+    data[0].on_device = True
+    params = list(sgd.module_.parameters())
+    adagrad = torch.optim.Adagrad(params, lr_decay=0.1)
+    assert "neither SGD nor" in why_not_capturable(adagrad, data)
+    rmsprop = torch.optim.RMSprop(params, capturable=True)
+    assert why_not_capturable(rmsprop, data) is None
 
 
 def test_cpu_ignores_auto_graphs_and_builds_plain_optimizer(blobs):
@@ -133,49 +141,103 @@ class _FakeStream:
         self.events.append(f"{self.name} waits for {other.name}")
 
 
+class _FakeCuda:
+    """A recording stand-in, on CPU, for the torch.cuda calls a _Step makes,
+    and the _GraphContext it reports to; ``host_read`` is what the check of
+    the last eager step finds."""
+
+    def __init__(self, monkeypatch):
+        self.events = events = []
+        self.active, self.device, self.reasons = True, torch.device("cpu"), []
+        self.host_read = None
+        names = iter(["warm-up stream", "capture stream", "scratch stream"])
+        current = _FakeStream("current stream", events)
+
+        class Graph:
+            def capture_begin(self, pool=None):
+                events.append("capture_begin")
+
+            def capture_end(self):
+                events.append("capture_end")
+
+            def replay(self):
+                events.append("replay")
+
+        cuda = torch.cuda
+        monkeypatch.setattr(cuda, "CUDAGraph", Graph)
+        monkeypatch.setattr(
+            cuda, "Stream", lambda dev: _FakeStream(next(names), events)
+        )
+        monkeypatch.setattr(cuda, "stream", lambda s: contextlib.nullcontext())
+        monkeypatch.setattr(cuda, "current_stream", lambda device: current)
+        monkeypatch.setattr(cuda, "synchronize", lambda device: events.append("sync"))
+        monkeypatch.setattr(_graphs, "first_host_read", self._check)
+
+    def _check(self, fn):
+        fn()
+        self.events.append("checked")
+        return self.host_read
+
+    def pool(self):
+        return None
+
+    def give_up(self, reason):
+        self.active = False
+        self.reasons.append(reason)
+
+    def run(self, fn, n_steps):
+        step = _graphs._Step(fn, _graphs._StaticBatch(4, "cpu"), self)
+        for _ in range(n_steps):
+            step(torch.arange(4))
+
+
 def test_first_replay_waits_for_the_capture_stream(monkeypatch):
     # capture_begin resets torch's device-side RNG offset with a write on the
     # capture stream; the replay, on the current stream, must come after it or
-    # it may redraw the first step's random numbers. Checked on CPU with a
-    # recording stand-in for torch.cuda: the order of the calls _Step makes.
-    from pseudo_sklearn.torch import _graphs
-
-    events = []
-    streams = iter(["warm-up stream", "capture stream"])
-    current = _FakeStream("current stream", events)
-
-    class Graph:
-        def capture_begin(self, pool=None):
-            events.append("capture_begin")
-
-        def capture_end(self):
-            events.append("capture_end")
-
-        def replay(self):
-            events.append("replay")
-
-    class Context:
-        active, device = True, torch.device("cpu")
-
-        def pool(self):
-            return None
-
-    cuda = torch.cuda
-    monkeypatch.setattr(cuda, "CUDAGraph", Graph)
-    monkeypatch.setattr(cuda, "Stream", lambda dev: _FakeStream(next(streams), events))
-    monkeypatch.setattr(cuda, "stream", lambda s: contextlib.nullcontext())
-    monkeypatch.setattr(cuda, "current_stream", lambda device: current)
-    monkeypatch.setattr(cuda, "synchronize", lambda device: events.append("sync"))
-    step = _graphs._Step(
-        lambda: events.append("step"), _graphs._StaticBatch(4, "cpu"), Context()
-    )
-    for _ in range(_graphs._WARMUP_STEPS + 2):
-        step(torch.arange(4))
-    capture = events[events.index("capture_begin") :]
-    assert capture == [
+    # it may redraw the first step's random numbers.
+    cuda = _FakeCuda(monkeypatch)
+    cuda.run(lambda: cuda.events.append("step"), _graphs._WARMUP_STEPS + 2)
+    events = cuda.events
+    assert events.count("checked") == 1  # the last eager step only
+    assert events[events.index("capture_begin") :] == [
         "capture_begin", "step", "capture_end",
         "current stream waits for capture stream", "replay", "replay",
     ]  # fmt: skip
+    assert not cuda.reasons
+
+
+def test_host_read_in_the_last_eager_step_skips_capture(monkeypatch):
+    # A failed capture is not cleaned up by some torch versions: a step that
+    # reads a value back to the host is found before capture is tried.
+    cuda = _FakeCuda(monkeypatch)
+    cuda.host_read = _graphs._HOST_READ
+    cuda.run(lambda: cuda.events.append("step"), _graphs._WARMUP_STEPS + 3)
+    assert "capture_begin" not in cuda.events
+    assert cuda.events.count("step") == _graphs._WARMUP_STEPS + 3
+    assert len(cuda.reasons) == 1
+    assert "reads a value back to the host" in cuda.reasons[0]
+
+
+def test_interrupt_during_capture_ends_the_capture(monkeypatch):
+    # Ctrl-C inside the captured step: the capture still ends (a stream left
+    # capturing would break every later CUDA call), then the interrupt goes on.
+    cuda = _FakeCuda(monkeypatch)
+
+    def step():
+        if cuda.events[-1] == "capture_begin":
+            raise KeyboardInterrupt
+        cuda.events.append("step")
+
+    with pytest.raises(KeyboardInterrupt):
+        cuda.run(step, _graphs._WARMUP_STEPS + 1)
+    events = cuda.events[cuda.events.index("capture_begin") :]
+    assert events[:3] == [
+        "capture_begin",
+        "capture_end",
+        "current stream waits for capture stream",
+    ]
+    assert events.count("capture_end") == 2  # and the scratch capture's
+    assert not cuda.reasons
 
 
 # CUDA only below.
@@ -313,20 +375,25 @@ def test_graphs_train_the_eager_module_when_compile_is_set(blobs):
 def test_uncapturable_module_falls_back_with_one_warning(blobs, syncing_mlp):
     X, y = blobs
     clf = TorchClassifier(syncing_mlp, max_epochs=3, device="cuda", random_state=0)
-    with pytest.warns(UserWarning, match="capturing a training step failed") as w:
+    # Found in the last eager step: no capture is tried.
+    with pytest.warns(UserWarning, match="reads a value back to the host") as w:
         clf.fit(X, y)
     assert len([m for m in w if "CUDA graphs" in str(m.message)]) == 1
     assert not clf.cuda_graphs_
     assert clf.score(X, y) > 0.9
-    # A later fit on the same device still works, with graphs.
+    # A later fit on the same device still works, with graphs; the check
+    # left torch's sync debug mode as it was.
     assert TorchClassifier(max_epochs=2, device="cuda").fit(X, y).cuda_graphs_
+    assert torch.cuda.get_sync_debug_mode() == 0
 
 
 @needs_cuda
-def test_random_numbers_work_after_a_failed_capture(blobs, syncing_mlp):
-    # The capture fails mid-step (the module reads a value back to the host);
-    # the eager steps that follow draw dropout masks, which torch refuses
-    # while its generator still counts as capturing.
+def test_random_numbers_work_after_a_failed_capture(monkeypatch, blobs, syncing_mlp):
+    # The capture fails mid-step (the module reads a value back to the host,
+    # and the check that would find it first is skipped); the eager steps
+    # that follow draw dropout masks, which torch refuses while its generator
+    # still counts as capturing.
+    monkeypatch.setattr(_graphs, "first_host_read", lambda fn: fn())
     X, y = blobs
     clf = TorchClassifier(
         syncing_mlp, module_params={"dropout": 0.5}, max_epochs=3, device="cuda",
