@@ -88,6 +88,7 @@ from pseudo_sklearn.torch import (
     OnlinePseudoLabelClassifier,
     ReferenceCNN,
 )
+from pseudo_sklearn.torch._device import place_module
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 METHODS = ("fixmatch", "fixmatch-graphs", "freematch", "lee", "supervised")
@@ -250,7 +251,8 @@ def time_views(device, log, batch=448, repeats=50):
         return time.perf_counter()
 
     x = torch.randn(batch, 1, 28, 28, device=device)
-    model = ReferenceCNN().to(device)
+    # Placed as the estimators place it (channels-last weights on CPU).
+    model = place_module(ReferenceCNN(), torch.device(device))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 
     def train_step(images):

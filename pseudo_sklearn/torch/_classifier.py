@@ -20,6 +20,7 @@ from ._device import (
     _resolve_device,
     landing_device,
     load_state_bytes,
+    place_module,
     state_bytes,
 )
 from ._graphs import _FixedStepsMixin, mixes_rows
@@ -129,6 +130,13 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
 
     Pickling stores the weights and the optimizer state; a model trained on
     CUDA unpickles on a machine without CUDA onto the CPU, with a warning.
+
+    On CPU, a module whose class sets ``cpu_channels_last = True``
+    (:class:`ReferenceCNN` does) keeps its weights in channels-last memory
+    format, which lets oneDNN's convolutions skip their layout conversions:
+    ReferenceCNN's training step ran about twice as fast on 2 cores. Such a
+    module must flatten convolution outputs with ``flatten`` or ``reshape``,
+    not ``view``. Results differ from the default format by float rounding.
 
     With CUDA graphs (or ``compile``) every step has the same shapes: the
     last, smaller batch of an epoch is padded to full size with rows of
@@ -401,7 +409,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
             if name in accepted:
                 kwargs.setdefault(name, value)
         self._module_kwargs = kwargs
-        self.module_ = module(**kwargs).to(self.device_)
+        self.module_ = place_module(module(**kwargs), self.device_)
         self._compiled = None
         self.optimizer_ = self._make_optimizer(self.module_)
         self._criterion = self._make_criterion()
@@ -609,7 +617,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         self.device_ = landing_device(self.device_, type(self).__name__)
         tensors = load_state_bytes(torch_state)
         module = MLPModule if self.module is None else self.module
-        self.module_ = module(**self._module_kwargs).to(self.device_)
+        self.module_ = place_module(module(**self._module_kwargs), self.device_)
         self._compiled = None
         self.module_.load_state_dict(tensors["module"])
         self.optimizer_ = self._make_optimizer(self.module_)

@@ -92,6 +92,17 @@ class _DeviceArray:
         return self.tensor[index.cpu()].to(self.device)
 
 
+def place_module(module, device):
+    """``module`` on ``device``; on CPU, in channels-last memory format when its
+    class sets ``cpu_channels_last = True`` (see TorchClassifier's Notes)."""
+    module = module.to(device)
+    if torch.device(device).type == "cpu" and getattr(
+        module, "cpu_channels_last", False
+    ):
+        module = module.to(memory_format=torch.channels_last)
+    return module
+
+
 def state_bytes(state):
     """``torch.save`` of ``state`` (state dicts) into bytes, for pickling."""
     buffer = io.BytesIO()

@@ -176,6 +176,40 @@ def test_reference_cnn_shapes():
         ReferenceCNN(n_features=100)
 
 
+def test_reference_cnn_trains_channels_last_on_cpu():
+    # Its class opts in (cpu_channels_last); the format survives training and
+    # pickling, and predictions match the default format's up to rounding.
+    rng = np.random.RandomState(0)
+    X = rng.rand(120, 784).astype(np.float32)
+    y = np.repeat(np.arange(3), 40)
+    X[np.arange(120), y * 200] = 5.0  # one bright pixel per class
+    params = dict(module=ReferenceCNN, max_epochs=2, batch_size=32, random_state=0)
+    clf = TorchClassifier(**params).fit(X, y)
+    channels_last = torch.channels_last
+
+    def is_channels_last(model):
+        # conv1's weight has one input channel: both formats at once.
+        weight = model.module_.conv2.weight
+        return weight.is_contiguous(memory_format=channels_last) and not (
+            weight.is_contiguous()
+        )
+
+    assert is_channels_last(clf)
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert is_channels_last(loaded)
+    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+    class Plain(ReferenceCNN):
+        cpu_channels_last = False
+
+    default = TorchClassifier(**{**params, "module": Plain}).fit(X, y)
+    assert not is_channels_last(default)
+    assert_allclose(default.predict_proba(X), clf.predict_proba(X), atol=1e-4)
+    # Modules that do not opt in keep the default format.
+    mlp = TorchClassifier(max_epochs=1).fit(X[:, :5], y)
+    assert mlp.module_.net[0].weight.is_contiguous()
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_fit_predict_and_pickle(blobs):
     X, y = blobs
