@@ -80,19 +80,22 @@ def first_host_read(fn):
     Other warnings ``fn`` raises are passed on.
     """
     previous = torch.cuda.get_sync_debug_mode()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            fn()
-        finally:
-            torch.cuda.set_sync_debug_mode(previous)
-    found = None
-    for w in caught:
-        if _HOST_READ in str(w.message):
-            found = found or str(w.message)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    caught, found = [], None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                fn()
+            finally:
+                torch.cuda.set_sync_debug_mode(previous)
+    finally:
+        # Also when fn raises: its other warnings still reach the caller.
+        for w in caught:
+            if _HOST_READ in str(w.message):
+                found = found or str(w.message)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return found
 
 

@@ -218,6 +218,31 @@ def test_host_read_in_the_last_eager_step_skips_capture(monkeypatch):
     assert "reads a value back to the host" in cuda.reasons[0]
 
 
+def test_first_host_read_reports_syncs_and_passes_other_warnings_on(monkeypatch):
+    # torch.cuda's debug mode stood in for on CPU: torch warns with _HOST_READ
+    # for each synchronising call while the mode is "warn".
+    modes = ["default"]
+    monkeypatch.setattr(torch.cuda, "get_sync_debug_mode", lambda: modes[-1])
+    monkeypatch.setattr(torch.cuda, "set_sync_debug_mode", modes.append)
+
+    def step(fail=False):
+        assert modes[-1] == "warn"
+        warnings.warn(_graphs._HOST_READ, UserWarning, stacklevel=1)
+        warnings.warn("the module's own warning", RuntimeWarning, stacklevel=1)
+        if fail:
+            raise ValueError("step failed")
+
+    with pytest.warns(RuntimeWarning, match="module's own") as caught:
+        assert _graphs.first_host_read(step) == _graphs._HOST_READ
+    assert not [w for w in caught if _graphs._HOST_READ in str(w.message)]
+    assert modes[-1] == "default"
+    with pytest.warns(RuntimeWarning, match="module's own"):
+        with pytest.raises(ValueError, match="step failed"):
+            _graphs.first_host_read(lambda: step(fail=True))
+    assert modes[-1] == "default"
+    assert _graphs.first_host_read(lambda: None) is None
+
+
 def test_interrupt_during_capture_ends_the_capture(monkeypatch):
     # Ctrl-C inside the captured step: the capture still ends (a stream left
     # capturing would break every later CUDA call), then the interrupt goes on.
