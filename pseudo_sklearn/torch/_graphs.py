@@ -14,6 +14,7 @@ loss; a module that mixes rows, such as batch norm, runs that batch unpadded).
 flow is estimator -> ``_Step`` (eager or captured) -> ``_StaticBatch``.
 """
 
+import threading
 import warnings
 
 import torch
@@ -68,6 +69,7 @@ def why_not_capturable(optimizer, data):
 
 
 _HOST_READ = "called a synchronizing CUDA operation"
+_CHECK_LOCK = threading.Lock()
 
 
 def first_host_read(fn):
@@ -75,28 +77,31 @@ def first_host_read(fn):
     or None.
 
     Such a read (``.item()``, ``nonzero``, a copy to the host) cannot be
-    captured. Finding it in an eager step avoids a failed capture, which some
-    torch versions do not clean up (the graph's memory pool stays reserved).
-    Other warnings ``fn`` raises are passed on.
+    captured. Finding it in an eager step avoids most failed captures, which
+    some torch versions do not clean up (the graph's memory pool stays
+    reserved). Torch's sync debug mode is one setting for the process: a lock
+    keeps two checks apart, and only this thread's warnings count. Other
+    warnings go through the caller's filters and display as usual.
     """
-    previous = torch.cuda.get_sync_debug_mode()
-    caught, found = [], None
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                fn()
-            finally:
-                torch.cuda.set_sync_debug_mode(previous)
-    finally:
-        # Also when fn raises: its other warnings still reach the caller.
-        for w in caught:
-            if _HOST_READ in str(w.message):
-                found = found or str(w.message)
+    thread, found = threading.get_ident(), []
+    with _CHECK_LOCK, warnings.catch_warnings():
+        warnings.filterwarnings("always", message=_HOST_READ)
+        show = warnings.showwarning
+
+        def keep(message, category, filename, lineno, file=None, line=None):
+            if threading.get_ident() == thread and _HOST_READ in str(message):
+                found.append(str(message))
             else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return found
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = keep
+        previous = torch.cuda.get_sync_debug_mode()
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+    return found[0] if found else None
 
 
 class _StaticBatch:

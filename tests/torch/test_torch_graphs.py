@@ -168,8 +168,19 @@ class _FakeCuda:
         monkeypatch.setattr(
             cuda, "Stream", lambda dev: _FakeStream(next(names), events)
         )
-        monkeypatch.setattr(cuda, "stream", lambda s: contextlib.nullcontext())
-        monkeypatch.setattr(cuda, "current_stream", lambda device: current)
+        self.current = current
+
+        @contextlib.contextmanager
+        def stream(s):
+            # As torch.cuda.stream: the stream is current inside the block.
+            outer, self.current = self.current, s
+            try:
+                yield
+            finally:
+                self.current = outer
+
+        monkeypatch.setattr(cuda, "stream", stream)
+        monkeypatch.setattr(cuda, "current_stream", lambda device: self.current)
         monkeypatch.setattr(cuda, "synchronize", lambda device: events.append("sync"))
         monkeypatch.setattr(_graphs, "first_host_read", self._check)
 
@@ -241,6 +252,12 @@ def test_first_host_read_reports_syncs_and_passes_other_warnings_on(monkeypatch)
             _graphs.first_host_read(lambda: step(fail=True))
     assert modes[-1] == "default"
     assert _graphs.first_host_read(lambda: None) is None
+    # The caller's filters apply to the step's warnings where they are raised.
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=__name__)
+        assert _graphs.first_host_read(step) == _graphs._HOST_READ
+    assert seen == []
 
 
 def test_interrupt_during_capture_ends_the_capture(monkeypatch):
