@@ -97,7 +97,14 @@ def test_prediction_metadata_not_requested_is_refused(data, routing):
 def test_warns_when_sample_rate_exceeds_the_pool(data):
     X, _, y_semi = data
     n_unlabeled = int(np.sum(y_semi == -1))
-    clf = PseudoLabelClassifier(LogisticRegression(), sample_rate=n_unlabeled + 1)
+    # Seeded, and with no confidence threshold: the automatic one draws its
+    # folds at random and, unseeded, sometimes trusts no pseudo-label.
+    clf = PseudoLabelClassifier(
+        LogisticRegression(),
+        sample_rate=n_unlabeled + 1,
+        threshold=None,
+        random_state=0,
+    )
     with pytest.warns(UserWarning, match=f"more than the {n_unlabeled} unlabeled"):
         clf.fit(X, y_semi)
     assert clf.n_iter_ == 1
