@@ -193,7 +193,7 @@ def run_fixmatch(name, method, data, n_labeled, seed, device, curve, log, epochs
         result["accuracy_after_warmup"] = warmup[-1]["validation_score"]
     log(
         f"{method} {n_labeled} labels seed {seed}: {result['accuracy']:.2%} "
-        f"in {wall:.1f}s"
+        f"in {wall:.1f}s, cuda_graphs_={clf.cuda_graphs_}"
     )
     return result
 
