@@ -43,10 +43,11 @@ fi
 if [[ "${1:-}" == "--smoke" ]]; then
     args=(--smoke --seeds 0 1 --labels 100 --jobs 4 --budget 120)
 else
-    # Six processes: the six FixMatch fits (bound by their hosts) share the
-    # GPU without Lee's CUDA-graph fits (bound by the GPU) beside them.
-    # --budget stops unfinished fits after BUDGET s (default 290) and still
-    # reports the others.
+    # Six processes sharing the GPU. FixMatch's fits were bound by their hosts
+    # when this ran (eager steps); with the captured step (the default since)
+    # they are bound by the GPU, so their times here are shared times, and
+    # gpu_session.sh times fits one at a time. --budget stops unfinished fits
+    # after BUDGET s (default 290) and still reports the others.
     args=(--seeds 0 1 2 --labels 1000 100 --jobs 6 --threads 2 --budget "${BUDGET:-290}")
 fi
 # The batched views against a training step, on this device (a few seconds).

@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
-# Issues 14 and 15's open GPU measurements in one device call of under 9.5
-# minutes (a session has 15 minutes of device time, its start included), in
-# order of what they decide, each step cut by its own timeout:
-#   1. FixMatch eager vs FixMatch with its step captured as a CUDA graph
-#      (cuda_graphs=True): 1000 labels, seed 0, 10 passes each, one fit at a
-#      time; this shows whether the captured step works (about 2 minutes);
-#   2. the trial fixed before any result of it was seen (issue 15's 99.2% in
-#      <= 2 minutes per fit): 1000 labels, seeds 0 1 2, 200 passes instead of
-#      the protocol's 80, one fit at a time so that each fit's time is its own,
-#      with graphs if step 1 used them, eagerly otherwise. On the H100, 80
-#      passes gave 99.14% and 120 gave 99.19% (eager); on 2 CPU cores the
-#      200-pass trial gave 99.24 +- 0.06% (99.15 99.27 99.30), 46 min per fit;
-#   3. `pytest tests/torch` on CUDA (graphs against eager, dropout masks);
-#   4. with the time left, Lee's full protocol with graphs, seeds 0 1 2.
+# The GPU rows of the README's CNN sections in one device call of about 6
+# minutes (a session has 15 minutes of device time, its start included), each
+# step cut by its own timeout. Measured on one H100, 2026-11-27:
+#   1. FixMatch eager vs FixMatch with its step captured as a CUDA graph (the
+#      default on CUDA): 1000 labels, seed 0, 10 passes each (about 55 s);
+#   2. the full 1000-label FixMatch protocol (200 passes, graphs), seeds 0 1 2,
+#      one fit at a time so that each fit's time is its own: 99.23 +- 0.04% in
+#      36.6 s per fit (about 2 minutes);
+#   3. `pytest tests/torch` on CUDA: 376 passed (about 1 minute);
+#   4. Lee's full protocol with graphs, seeds 0 1 2: 98.58 +- 0.21%, 31.3 s
+#      per fit (about 2 minutes).
 # Seeds that finish before a timeout keep their lines in the step's log. The
-# 80-pass rows (1000 and 100 labels) and the amp/compile table were measured
-# in an earlier session and are left out. MNIST cached under .gl/mnist (see
-# gpu_check.sh); results under $OUT. From the repository root:
+# 100-label rows and the amp/compile table come from gpu_fixmatch.sh and
+# gpu_check.sh. MNIST cached under .gl/mnist (see gpu_check.sh); results
+# (at most 8 files) under $OUT. From the repository root:
 #   bash benchmarks/gpu_session.sh
 set -u
 T0=$SECONDS
@@ -35,30 +32,24 @@ left() {
     echo $((t > 1 ? t : 1))
 }
 
-timeout 150 $F --labels 1000 --seeds 0 --methods fixmatch fixmatch-graphs \
+timeout 150 $F --labels 1000 --seeds 0 --methods fixmatch-eager fixmatch \
     --epochs 10 --threads 4 --out "$R/speed" > "$R/speed.log" 2>&1
 echo "speed rc=$? at $((SECONDS - T0))s"
 grep "labels seed" "$R/speed.log"
-grep -A4 "^labels" "$R/speed.log"
 grep -h "without CUDA graphs\|Error" "$R/speed.log" | head -5
 
-method=fixmatch
-grep -q "fixmatch-graphs 1000 labels seed 0: .*cuda_graphs_=True" "$R/speed.log" &&
-    method=fixmatch-graphs
-t=$(left 430)
-((t > 300)) && t=300
-timeout "$t" $F --labels 1000 --seeds 0 1 2 --methods $method --epochs 200 \
+timeout "$(left 330)" $F --labels 1000 --seeds 0 1 2 --methods fixmatch \
     --threads 8 --out "$R/long" > "$R/long.log" 2>&1
-echo "long ($method, 200 passes) rc=$? at $((SECONDS - T0))s"
+echo "long (fixmatch, full protocol) rc=$? at $((SECONDS - T0))s"
 grep "labels seed" "$R/long.log"
 grep -A3 "^labels" "$R/long.log"
 
-OMP_NUM_THREADS=4 timeout "$(left 520)" python -m pytest tests/torch -q -p no:cacheprovider \
+OMP_NUM_THREADS=4 timeout "$(left 420)" python -m pytest tests/torch -q -p no:cacheprovider \
     -W "ignore::DeprecationWarning" > "$R/pytest_torch.log" 2>&1
 echo "pytest tests/torch rc=$? at $((SECONDS - T0))s"
 tail -4 "$R/pytest_torch.log"
 
-t=$(left 560)
+t=$(left 540)
 if ((t > 60)); then
     timeout "$t" python benchmarks/mnist_cnn.py --threads 4 --seeds 0 1 2 \
         --variants graphs --out "$R/lee" > "$R/lee.log" 2>&1

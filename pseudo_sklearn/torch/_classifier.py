@@ -381,7 +381,8 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
             )
         self.device_ = str(device)
         self.cuda_graphs_ = self._wants_graphs()
-        if self.cuda_graphs_ and self.compile:
+        # FixMatchClassifier takes no ``compile``: getattr, not the attribute.
+        if self.cuda_graphs_ and getattr(self, "compile", False):
             warnings.warn(
                 f"{type(self).__name__} does not compile the module while CUDA "
                 "graphs capture the training steps (captured compiled steps were "

@@ -69,6 +69,8 @@ def why_not_capturable(optimizer, data):
 
 
 _HOST_READ = "called a synchronizing CUDA operation"
+# Torch's warning, once per process, on first setting the debug mode.
+_PROTOTYPE = "Synchronization debug mode is a prototype feature"
 _CHECK_LOCK = threading.Lock()
 
 
@@ -80,12 +82,14 @@ def first_host_read(fn):
     captured. Finding it in an eager step avoids most failed captures, which
     some torch versions do not clean up (the graph's memory pool stays
     reserved). Torch's sync debug mode is one setting for the process: a lock
-    keeps two checks apart, and only this thread's warnings count. Other
-    warnings go through the caller's filters and display as usual.
+    keeps two checks apart, only this thread's warnings count, and the mode
+    is restored even where warnings are errors (torch warns after setting
+    it). Other warnings go through the caller's filters and display as usual.
     """
     thread, found = threading.get_ident(), []
     with _CHECK_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("always", message=_HOST_READ)
+        warnings.filterwarnings("ignore", message=_PROTOTYPE)
         show = warnings.showwarning
 
         def keep(message, category, filename, lineno, file=None, line=None):
@@ -96,8 +100,8 @@ def first_host_read(fn):
 
         warnings.showwarning = keep
         previous = torch.cuda.get_sync_debug_mode()
-        torch.cuda.set_sync_debug_mode("warn")
         try:
+            torch.cuda.set_sync_debug_mode("warn")
             fn()
         finally:
             torch.cuda.set_sync_debug_mode(previous)

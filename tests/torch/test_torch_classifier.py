@@ -183,7 +183,9 @@ def test_reference_cnn_trains_channels_last_on_cpu():
     X = rng.rand(120, 784).astype(np.float32)
     y = np.repeat(np.arange(3), 40)
     X[np.arange(120), y * 200] = 5.0  # one bright pixel per class
-    params = dict(module=ReferenceCNN, max_epochs=2, batch_size=32, random_state=0)
+    params = dict(
+        module=ReferenceCNN, max_epochs=2, batch_size=32, device="cpu", random_state=0
+    )
     clf = TorchClassifier(**params).fit(X, y)
     channels_last = torch.channels_last
 

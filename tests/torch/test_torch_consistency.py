@@ -554,6 +554,18 @@ def test_graph_fit_builds_optimizers_that_read_the_rate_on_the_device():
     )
 
 
+def test_graph_fit_starts_without_a_compile_parameter():
+    # TorchClassifier warns when graphs and compile meet; FixMatchClassifier
+    # takes no compile, and a graph fit (CUDA) must still start, silently.
+    clf = FixMatchClassifier(device="cpu")
+    clf._wants_graphs = lambda: True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf._initialize(4, np.arange(3))
+    assert clf.cuda_graphs_ is True
+    assert "compile" not in clf.get_params()
+
+
 def test_cuda_graphs_true_needs_cuda(semi):
     X, _, y_semi = semi
     with pytest.raises(ValueError, match="cuda_graphs=True needs a CUDA device"):

@@ -260,6 +260,29 @@ def test_first_host_read_reports_syncs_and_passes_other_warnings_on(monkeypatch)
     assert seen == []
 
 
+def test_first_host_read_restores_the_mode_where_warnings_are_errors(monkeypatch):
+    # Torch sets the mode, then warns (once per process) that it is a
+    # prototype: raised as an error, that warning left the mode on "warn"
+    # for the rest of the process (a GPU run's later tests all failed).
+    modes = ["default"]
+
+    def set_mode(mode):
+        modes.append(mode)
+        warnings.warn(
+            "Synchronization debug mode is a prototype feature and does not yet "
+            "detect all synchronizing operations",
+            UserWarning,
+            stacklevel=1,
+        )
+
+    monkeypatch.setattr(torch.cuda, "get_sync_debug_mode", lambda: modes[-1])
+    monkeypatch.setattr(torch.cuda, "set_sync_debug_mode", set_mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _graphs.first_host_read(lambda: None) is None
+    assert modes == ["default", "warn", "default"]
+
+
 def test_interrupt_during_capture_ends_the_capture(monkeypatch):
     # Ctrl-C inside the captured step: the capture still ends (a stream left
     # capturing would break every later CUDA call), then the interrupt goes on.
