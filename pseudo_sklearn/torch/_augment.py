@@ -22,14 +22,17 @@ __all__ = ["Compose", "Cutout", "RandomAffine", "RandomShift"]
 
 def _check_number(name, value, *, low=0.0, high=None, integer=False):
     kind = Integral if integer else Real
+    # NaN passes every comparison, and an infinite angle or shift maps every
+    # pixel outside the image: both give constant images without an error.
     if (
         not isinstance(value, kind)
         or isinstance(value, bool)
+        or not math.isfinite(value)
         or value < low
         or (high is not None and value > high)
     ):
         bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
-        what = "an int" if integer else "a number"
+        what = "an int" if integer else "a finite number"
         raise ValueError(f"{name} must be {what} {bounds}; got {value!r}.")
     return value
 
@@ -41,13 +44,31 @@ def _check_images(x, name):
             f"{name} takes a tensor of shape (n_images, channels, height, width); "
             f"got {shape}. Reshape flat rows with x.view(-1, *image_shape)."
         )
+    if x.dtype == torch.bool or x.is_complex():
+        raise ValueError(
+            f"{name} takes images of a float or integer dtype; got {x.dtype}. "
+            "Convert them with x.float()."
+        )
+
+
+def _float_dtype(x):
+    """The dtype to compute ``x``'s transform in: its own when floating point,
+    float32 for integer images (uint8 pixels)."""
+    return x.dtype if x.is_floating_point() else torch.float32
 
 
 def _sample(x, theta, mode, padding_mode):
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(
-        x, grid, mode=mode, padding_mode=padding_mode, align_corners=False
+    """``x`` resampled through the affine maps ``theta``; integer images are
+    resampled in float32 and rounded back to their dtype."""
+    work = x.to(_float_dtype(x))
+    grid = F.affine_grid(theta, list(work.shape), align_corners=False)
+    out = F.grid_sample(
+        work, grid, mode=mode, padding_mode=padding_mode, align_corners=False
     )
+    if work.dtype == x.dtype:
+        return out
+    info = torch.iinfo(x.dtype)
+    return out.round().clamp(info.min, info.max).to(x.dtype)
 
 
 class RandomShift:
@@ -74,14 +95,17 @@ class RandomShift:
     def __init__(self, max_shift=2):
         self.max_shift = max_shift
 
+    def _check_params(self):
+        return _check_number("max_shift", self.max_shift, integer=True)
+
     def __call__(self, x):
         _check_images(x, type(self).__name__)
-        shift = _check_number("max_shift", self.max_shift, integer=True)
+        shift = self._check_params()
         n, _, height, width = x.shape
         if shift == 0 or n == 0:
             return x.clone()
         pixels = torch.randint(-shift, shift + 1, (n, 2), device=x.device)
-        theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+        theta = torch.zeros(n, 2, 3, device=x.device, dtype=_float_dtype(x))
         theta[:, 0, 0] = 1
         theta[:, 1, 1] = 1
         # A grid step is 2 / size in normalised coordinates; sampling the
@@ -171,7 +195,8 @@ class RandomAffine:
         """
         # One draw for all five parameters, scaled by Python floats: fewer
         # kernel launches on a GPU and no host-to-device copy.
-        u = torch.rand(5, n, device=like.device, dtype=like.dtype) * 2 - 1
+        dtype = _float_dtype(like)
+        u = torch.rand(5, n, device=like.device, dtype=dtype) * 2 - 1
         angle = u[0] * math.radians(self.degrees)
         zoom = 1 + u[1] * self.scale
         shear = torch.tan(u[2] * math.radians(self.shear))
@@ -179,7 +204,7 @@ class RandomAffine:
         shift_y = u[4] * (self.translate * 2.0 / height)
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
         aspect = height / width
-        theta = torch.empty(n, 2, 3, device=like.device, dtype=like.dtype)
+        theta = torch.empty(n, 2, 3, device=like.device, dtype=dtype)
         # Inverse map: rotation by -angle and shear, then 1 / zoom, in pixel
         # units; the aspect factors convert between the two normalised axes.
         theta[:, 0, 0] = cos
@@ -235,11 +260,15 @@ class Cutout:
         self.size = size
         self.fill = fill
 
+    def _check_params(self):
+        fill = self.fill
+        if fill is not None and not (isinstance(fill, Real) and math.isfinite(fill)):
+            raise ValueError(f"fill must be a finite number or None; got {fill!r}.")
+        return _check_number("size", self.size, low=1, integer=True)
+
     def __call__(self, x):
         _check_images(x, type(self).__name__)
-        size = _check_number("size", self.size, low=1, integer=True)
-        if self.fill is not None and not isinstance(self.fill, Real):
-            raise ValueError(f"fill must be a number or None; got {self.fill!r}.")
+        size = self._check_params()
         n, _, height, width = x.shape
         if n == 0:
             return x.clone()
@@ -295,16 +324,48 @@ class Compose:
         return f"Compose([{inner}])"
 
 
-def default_weak():
-    """FixMatch's weak view for small digit images: shifts of up to 2 pixels."""
+def default_weak(image_shape=None):
+    """FixMatch's weak view for small digit images: shifts of up to 2 pixels,
+    whatever ``image_shape``."""
     return RandomShift(2)
 
 
-def default_strong():
-    """The strong view: rotation, zoom, shear and shift, then a 9x9 cut-out."""
+def default_strong(image_shape=(1, 28, 28)):
+    """The strong view: rotation, zoom, shear and shift, then a cut-out.
+
+    Sized for 28x28 digits (shifts of up to 3 pixels, a 9x9 cut-out) and
+    scaled to other images by their shorter side, so that it hides as much of
+    an 8x8 image (3x3, under a pixel of shift) as of a 28x28 one: unscaled,
+    it blanked about two thirds of an 8x8 digit.
+    """
+    side = min(image_shape[-2:])
     return Compose(
-        [RandomAffine(degrees=15, translate=3, scale=0.15, shear=12), Cutout(9)]
+        [
+            RandomAffine(degrees=15, translate=3 * side / 28, scale=0.15, shear=12),
+            Cutout(max(1, round(9 * side / 28))),
+        ]
     )
+
+
+def check_view(view, name, image_shape):
+    """Check a view of FixMatchClassifier before training starts.
+
+    The built-in transforms (also inside a :class:`Compose`) get their
+    parameters checked and need ``image_shape``; other callables are taken as
+    they are.
+    """
+    if isinstance(view, Compose):
+        for transform in view.transforms:
+            check_view(transform, name, image_shape)
+        return
+    if isinstance(view, RandomShift | RandomAffine | Cutout):
+        if image_shape is None:
+            raise ValueError(
+                f"{name}={view!r} transforms images, but image_shape is None; "
+                "pass image_shape=(channels, height, width) of the images whose "
+                "flattened pixels are the rows of X, e.g. (1, 28, 28)."
+            )
+        view._check_params()
 
 
 def apply_view(transform, x, image_shape):

@@ -3,7 +3,7 @@
 import contextlib
 import inspect
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -23,8 +23,10 @@ from ._device import (
     place_module,
     state_bytes,
 )
-from ._graphs import _FixedStepsMixin, mixes_rows
+from ._graphs import _FixedStepsMixin, mixes_rows, split_batches
 from ._modules import MLPModule
+from ._params import _Count, count, cuda_graphs_option
+from ._snapshot import _Snapshot
 
 _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 
@@ -174,8 +176,8 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer_params": [dict, None],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [_Count(0)],
+        "batch_size": [_Count(1)],
         "shuffle": ["boolean"],
         "device": [str],
         "amp": ["boolean"],
@@ -361,12 +363,11 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         interrupted epoch) must not leave a half-fitted estimator: a first
         fit stays unfitted, a refit keeps the old, consistent model.
         """
-        saved = dict(self.__dict__)
+        saved = _Snapshot(self)
         try:
             yield
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            saved.restore(self)
             raise
 
     def _initialize(self, n_features, classes):
@@ -374,7 +375,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self._rng = check_random_state(self.random_state)
         device = _resolve_device(self.device)
-        if self.cuda_graphs is True and device.type != "cuda":
+        if cuda_graphs_option(self.cuda_graphs) is True and device.type != "cuda":
             raise ValueError(
                 f"cuda_graphs=True needs a CUDA device but training runs on "
                 f"{device}; pass cuda_graphs='auto' or False, or a CUDA device."
@@ -399,7 +400,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
 
     def _wants_graphs(self):
         on_cuda = torch.device(self.device_).type == "cuda"
-        return on_cuda and self.cuda_graphs in (True, "auto")
+        return on_cuda and cuda_graphs_option(self.cuda_graphs) in (True, "auto")
 
     def _build(self, n_features):
         module = MLPModule if self.module is None else self.module
@@ -420,7 +421,19 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         # sit beside the outputs.
         criterion = self.criterion or torch.nn.CrossEntropyLoss
         params = self.criterion_params or {}
-        return criterion(reduction="none", **params).to(self.device_)
+        loss = criterion(reduction="none", **params).to(self.device_)
+        return _CheckedCriterion(loss, len(self.classes_), self.module_params)
+
+    def _check_finite(self, module):
+        """Refuse a network whose weights are no longer finite, as
+        scikit-learn's MLPClassifier does; one wait for the device."""
+        flags = [torch.isfinite(p.detach()).all() for p in module.parameters()]
+        if flags and not bool(torch.stack(flags).all()):
+            raise ValueError(
+                f"Training diverged: the network's weights became NaN or infinite "
+                f"in epoch {self.n_iter_ + 1}; lower lr (now {self.lr!r}) or scale "
+                "X (e.g. with a StandardScaler in a Pipeline)."
+            )
 
     def _make_optimizer(self, module):
         optimizer = self.optimizer
@@ -526,7 +539,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         if torch.device(self.device_).type == "cuda":
             # From pinned memory the copy is asynchronous: no wait for the GPU.
             order = order.pin_memory().to(self.device_, non_blocking=True)
-        return order.split(batch_size)
+        return split_batches(order, count(batch_size), self.module_)
 
     def _step(self, module, xb, yb, weight=None, scale=1.0):
         """One gradient step on ``scale`` times the (weighted) mean loss."""
@@ -543,7 +556,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
 
     def _labeled_epoch(self, X, y, weight):
         """One pass over labeled rows; the mean batch loss as a device scalar."""
-        batches = self._batches(len(X), self.batch_size)
+        batches = self._batches(len(X), count(self.batch_size))
         n_batches = max(len(batches), 1)
         if not self._use_fixed_steps([X, y, weight]):
             module = self._forward_module()
@@ -558,7 +571,8 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         total.zero_()
         unpadded = mixes_rows(self.module_)
         for index in batches:
-            if unpadded and len(index) < step.batch.size:
+            # A merged tail (see split_batches) is longer than the step.
+            if unpadded and len(index) != step.batch.size:
                 wb = None if weight is None else weight.take(index)
                 module = self._forward_module()
                 module.train()
@@ -570,6 +584,7 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
     def _supervised_epoch(self, X, y, weight, *, record=True):
         """One pass over labeled data; returns the mean batch loss."""
         loss = float(self._labeled_epoch(X, y, weight))
+        self._check_finite(self.module_)
         if record:
             self.n_iter_ += 1
             self.loss_curve_.append(loss)
@@ -585,14 +600,16 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         # would cost more than it saves.
         module = self.module_
         module.eval()
-        chunk = max(self.batch_size, 1024)
+        chunk = max(count(self.batch_size), 1024)
         outputs = []
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(X), chunk):
                 index = torch.arange(
                     start, min(start + chunk, len(X)), device=self.device_
                 )
-                outputs.append(module(X.take(index)).float().cpu())
+                output = module(X.take(index))
+                check_output(output, len(self.classes_), self.module_params)
+                outputs.append(output.float().cpu())
         return torch.cat(outputs).double().numpy()
 
     def __getstate__(self):
@@ -634,3 +651,41 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
                 if group.get("fused") and not wanted.get("fused"):
                     group["fused"] = False
         self._criterion = self._make_criterion()
+
+
+def check_output(output, n_classes, module_params):
+    """Refuse a module output that is not one column per class.
+
+    Read from shapes only: no wait for the device, and a CUDA graph capture
+    runs it once.
+    """
+    if output.dim() == 2 and output.shape[1] == n_classes:
+        return
+    shape = tuple(output.shape)
+    if "n_classes" in (module_params or {}):
+        raise ValueError(
+            f"module_params sets n_classes={module_params['n_classes']!r}, so the "
+            f"module outputs shape {shape}, but y has {n_classes} classes; set "
+            f"n_classes to {n_classes} or leave it out of module_params (it is "
+            "filled in from y)."
+        )
+    raise ValueError(
+        f"The module outputs shape {shape}, but y has {n_classes} classes; make "
+        "the module output one column per class (it gets n_classes from y when "
+        "its __init__ takes an n_classes argument)."
+    )
+
+
+class _CheckedCriterion:
+    """The loss, after :func:`check_output` on the module's output: every
+    training path goes through the criterion, so one check covers them all,
+    before the first optimizer step."""
+
+    def __init__(self, loss, n_classes, module_params):
+        self.loss = loss
+        self.n_classes = n_classes
+        self.module_params = module_params
+
+    def __call__(self, output, target):
+        check_output(output, self.n_classes, self.module_params)
+        return self.loss(output, target)

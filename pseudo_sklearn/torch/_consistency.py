@@ -11,10 +11,11 @@ import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._compat import Interval, StrOptions
-from ._augment import apply_view, default_strong, default_weak
+from ._augment import apply_view, check_view, default_strong, default_weak
 from ._classifier import TorchClassifier
 from ._device import _DeviceArray, load_state_bytes, state_bytes
-from ._graphs import _StaticBatch, why_not_capturable
+from ._graphs import _StaticBatch, split_batches, why_not_capturable
+from ._params import _Count, count
 from ._semi_supervised import _PseudoLabelingNetwork
 from ._thresholds import _Threshold
 
@@ -170,8 +171,11 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         Strong view, trained against the pseudo-labels. ``"auto"`` is a
         :class:`RandomAffine` (rotation up to 15 degrees, zoom +-15%, shear up
         to 12 degrees, shift up to 3 pixels) then a 9x9 :class:`Cutout` when
-        ``image_shape`` is set, none otherwise (the two views then differ only
-        by dropout and weak augmentation).
+        ``image_shape`` is set, with the shift and the cut-out scaled by the
+        image's shorter side over 28 (3x3 on 8x8 images); none otherwise (the
+        two views then differ only by dropout and weak augmentation). The
+        built-in transforms need ``image_shape``; their parameters are checked
+        when ``fit`` starts.
     threshold : float in [0, 1), default=0.95
         Confidence a pseudo-label needs to count in the loss; the others get
         weight 0 (the loss is still divided by the batch size). ``None`` keeps
@@ -191,7 +195,9 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         Decay of an exponential moving average of the weights, used for
         labeling and prediction; ``None`` uses the trained weights. The decay
         of update ``k`` is ``min(ema_decay, (1 + k) / (10 + k))`` so that the
-        average follows the first steps.
+        average follows the first steps. Changed with ``set_params`` between
+        ``partial_fit`` calls, a decay set where there was none starts an
+        average from the current weights, and ``None`` drops the average.
     device : str, default="auto"
         Torch device; ``"auto"`` is CUDA when available, else CPU.
     amp : bool, default=False
@@ -316,8 +322,8 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             if name not in ("shuffle", "compile")
         },
         "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "unlabeled_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "warmup_epochs": [_Count(0)],
+        "unlabeled_batch_size": [_Count(1)],
         "image_shape": [tuple, None],
         "weak_augment": [StrOptions({"auto"}), callable, None],
         "strong_augment": [StrOptions({"auto"}), callable, None],
@@ -391,10 +397,15 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             return None
         if len(shape) == 2:
             shape = (1, *shape)
-        valid = len(shape) == 3 and all(
-            isinstance(s, Integral) and s > 0 for s in shape
-        )
-        if not valid or math.prod(shape) != n_features:
+        if len(shape) != 3 or not all(
+            isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in shape
+        ):
+            raise ValueError(
+                f"image_shape={self.image_shape!r} is not a shape; pass two or "
+                "three positive ints, (channels, height, width) or (height, "
+                "width), e.g. (1, 28, 28)."
+            )
+        if math.prod(shape) != n_features:
             raise ValueError(
                 f"image_shape={self.image_shape!r} does not match X's "
                 f"{n_features} features; pass (channels, height, width) of the "
@@ -407,23 +418,39 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         shape = self._image_shape(n_features)
         self._initialize(n_features, classes)
         self._shape = shape
-        self._views = tuple(
-            (default() if shape is not None else None)
-            if isinstance(view, str)
-            else view
-            for view, default in (
-                (self.weak_augment, default_weak),
-                (self.strong_augment, default_strong),
-            )
-        )
+        self._views = self._make_views(shape)
+        # Made by _data (_sync_average), which every fit and partial_fit runs.
         self.ema_module_ = None
-        if self.ema_decay is not None:
-            self.ema_module_ = copy.deepcopy(self.module_).requires_grad_(False)
         self._n_updates = 0
         self._pseudo_steps = 0
         self._threshold_state = None
         self.class_thresholds_ = None
         self.history_ = []
+
+    def _make_views(self, shape):
+        """The weak and strong views, checked before any training."""
+        views = []
+        for name, view, default in (
+            ("weak_augment", self.weak_augment, default_weak),
+            ("strong_augment", self.strong_augment, default_strong),
+        ):
+            if isinstance(view, str):
+                view = None if shape is None else default(shape)
+            check_view(view, name, shape)
+            views.append(view)
+        return tuple(views)
+
+    def _sync_average(self):
+        """Start or drop the weight average after ``set_params(ema_decay=...)``.
+
+        A new average starts from the current weights, with the low decay of
+        the first updates.
+        """
+        if self.ema_decay is None:
+            self.ema_module_ = None
+        elif self.ema_module_ is None:
+            self.ema_module_ = copy.deepcopy(self.module_).requires_grad_(False)
+            self._n_updates = 0
 
     def _optimizer_params(self, optimizer):
         params = super()._optimizer_params(optimizer)
@@ -441,6 +468,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         return params
 
     def _data(self, X, y, labeled):
+        self._sync_average()
         y_index = self._class_index(y[labeled])
         data = _Data(X[labeled], y_index, X[~labeled], torch.device(self.device_))
         state = self._threshold_state
@@ -532,7 +560,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
         weak = self._views[0]
         self.module_.train()
         order = torch.randperm(data.n_labeled, device=data.device)
-        for index in order.split(self.batch_size):
+        for index in split_batches(order, count(self.batch_size), self.module_):
             xb = apply_view(weak, data.X_labeled.take(index), self._shape)
             with self._autocast():
                 losses = self._criterion(self.module_(xb), data.y_labeled.take(index))
@@ -639,12 +667,13 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
 
     def _consistency_epoch(self, data, stats):
         """One pass over the unlabeled rows; the learning rate of its last step."""
-        size = min(self.unlabeled_batch_size, data.n_unlabeled)
+        size = min(count(self.unlabeled_batch_size), data.n_unlabeled)
+        n_labeled = count(self.batch_size)
         n_batches = data.n_unlabeled // size
         order = torch.randperm(data.n_unlabeled, device=data.device)
         order = order[: n_batches * size].view(n_batches, size)
         labeled = torch.randint(
-            0, data.n_labeled, (n_batches, self.batch_size), device=data.device
+            0, data.n_labeled, (n_batches, n_labeled), device=data.device
         )
         if not self._graph_steps(data):
             for i in range(n_batches):
@@ -652,7 +681,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
                 self._consistency_step(data, order[i], labeled[i], stats)
                 self._pseudo_steps += 1
             return lr
-        step = self._fixed_step(data, self.batch_size, size)
+        step = self._fixed_step(data, n_labeled, size)
         sums, ema_weight = step.totals["sums"], step.totals["ema_weight"]
         sums.zero()
         if self.lr_schedule == "cosine":
@@ -686,6 +715,7 @@ class FixMatchClassifier(_PseudoLabelingNetwork):
             lr = self._consistency_epoch(data, stats)
         # Reading the sums waits for the device, so the time is complete.
         record = {"iteration": self.n_iter_ + 1, "phase": phase, **stats.means()}
+        self._check_finite(self.module_)
         record["fit_time"] = time.perf_counter() - start
         record["lr"] = lr
         self.n_iter_ += 1

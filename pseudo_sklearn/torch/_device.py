@@ -20,15 +20,38 @@ _DEVICE_MEMORY_SHARE = 0.5
 
 
 def _resolve_device(device):
+    """The torch device of the ``device`` parameter, checked against this
+    machine: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``, and
+    ``"mps"`` where Apple's GPU backend is available."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.type not in ("cpu", "cuda", "mps"):
         raise ValueError(
-            f"device={str(device)!r} but CUDA is not available here; "
+            f"device={device!r} is not a device these estimators train on; pass "
+            "'auto', 'cpu', 'cuda' or 'cuda:<index>' (lower case)."
+        )
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} but CUDA is not available here; "
+                "use device='auto' or device='cpu'."
+            )
+        n_devices = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= n_devices:
+            raise ValueError(
+                f"device={device!r} but this machine has {n_devices} CUDA "
+                f"device(s); pass an index below {n_devices}, or device='cuda'."
+            )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} but Apple's MPS backend is not available here; "
             "use device='auto' or device='cpu'."
         )
-    return device
+    return parsed
 
 
 def _accepts(cls, name):

@@ -31,6 +31,20 @@ def mixes_rows(module):
     return any(isinstance(m, norms) for m in module.modules())
 
 
+def split_batches(order, size, module):
+    """``order`` (row indices) in batches of ``size``; for a module that mixes
+    rows, a last batch of one row joins the batch before it.
+
+    Batch norm in train mode cannot normalise a single row ("Expected more
+    than 1 value per channel"), and dropping the row would leave it out of
+    every epoch when batches are not shuffled.
+    """
+    batches = list(order.split(int(size)))
+    if len(batches) > 1 and len(batches[-1]) == 1 and mixes_rows(module):
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
 def why_not_capturable(optimizer, data):
     """A reason why these training steps cannot be captured, or None.
 
@@ -342,7 +356,7 @@ class _FixedStepsMixin:
         if key in self._steps:
             return self._steps[key]
         module = self._forward_module()
-        batch = _StaticBatch(min(self.batch_size, len(X)), X.device)
+        batch = _StaticBatch(min(int(self.batch_size), len(X)), X.device)
         total = torch.zeros((), device=X.device)
 
         def fn():

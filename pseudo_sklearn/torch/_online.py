@@ -4,7 +4,7 @@ import copy
 import math
 import time
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from ..utils._compat import Interval, StrOptions
 from ._classifier import TorchClassifier
 from ._device import _DeviceArray
 from ._graphs import _StaticBatch, mixes_rows
+from ._params import _Count, count
 from ._semi_supervised import _PseudoLabelingNetwork
 
 
@@ -28,8 +29,10 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
     as in the published PyTorch loop: for each batch, the current network
     labels it in eval mode (no dropout, no gradient), then takes one training
     step, in train mode on the same device batch, on ``alpha(t)`` times the
-    loss against those labels; before the first batch and after every
-    ``labeled_every`` batches, it trains one full epoch on the labeled rows.
+    loss against those labels. After the unlabeled batches numbered 0,
+    ``labeled_every``, ``2 * labeled_every``, ... of each pass (counted from
+    0, so the first comes after the pass's first batch), it trains one full
+    epoch on the labeled rows, as the published loop does.
 
     Time ``t`` counts labeled epochs: each warm-up epoch and each labeled epoch
     inside the pseudo-labeling passes adds one, so the first pass starts at
@@ -75,7 +78,8 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
     alpha_f : float, default=3.0
         Final weight of the pseudo-label loss.
     labeled_every : int, default=50
-        Train one labeled epoch every ``labeled_every`` unlabeled batches.
+        Train one labeled epoch after every ``labeled_every`` unlabeled
+        batches, starting after the first batch of each pass.
     threshold : float in [0, 1), default=None
         When set, only pseudo-labels whose predicted probability is at least
         ``threshold`` count in the loss (the others get weight 0; the batch
@@ -191,11 +195,11 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
 
     _parameter_constraints = {
         **TorchClassifier._parameter_constraints,
-        "unlabeled_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "T1": [Interval(Integral, 0, None, closed="left")],
-        "T2": [Interval(Integral, 0, None, closed="left")],
+        "unlabeled_batch_size": [_Count(1)],
+        "T1": [_Count(0)],
+        "T2": [_Count(0)],
         "alpha_f": [Interval(Real, 0, None, closed="left")],
-        "labeled_every": [Interval(Integral, 1, None, closed="left")],
+        "labeled_every": [_Count(1)],
         "threshold": [Interval(Real, 0, 1, closed="left"), None],
         "drift_check": [StrOptions({"restore", "warn"}), None],
     }
@@ -314,7 +318,8 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
             return self._steps[key]
         device = X_unlabeled.device
         module = self._forward_module()
-        batch = _StaticBatch(min(self.unlabeled_batch_size, len(X_unlabeled)), device)
+        size = min(count(self.unlabeled_batch_size), len(X_unlabeled))
+        batch = _StaticBatch(size, device)
         # alpha(t) is a device scalar, refilled when t changes: a graph reads
         # its value at every replay.
         alpha = torch.zeros((), device=device)
@@ -361,7 +366,7 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
         for i, index in enumerate(batches):
             alpha = self._alpha()
             if alpha > 0:
-                if not fixed or (unpadded and len(index) < step.batch.size):
+                if not fixed or (unpadded and len(index) != step.batch.size):
                     xb = X_unlabeled.take(index)
                     self._eager_unlabeled_step(module, xb, alpha, totals)
                 else:
@@ -370,7 +375,7 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
                         filled = alpha
                     step(index)
                 n_steps += 1
-            if i % self.labeled_every == 0:
+            if i % count(self.labeled_every) == 0:
                 labeled_losses.append(self._labeled_epoch(X_labeled, y_labeled, None))
                 self.t_ += 1
         return labeled_losses, totals["loss"], totals["n_pseudo"], n_steps
@@ -392,6 +397,7 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
         self.n_iter_ += 1
         # The epoch's one wait for the device: its record needs the values.
         labeled_loss = float(np.mean([float(loss) for loss in labeled_losses]))
+        self._check_finite(self.module_)
         loss_sum, n_pseudo = float(loss_sum), int(n_pseudo)
         if torch.device(self.device_).type == "cuda":
             torch.cuda.synchronize(self.device_)
@@ -459,6 +465,9 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
 
     def __getstate__(self):
         state = super().__getstate__()
-        # The warm-up copy serves only the end of fit.
-        state["_warmup_state"] = ()
+        # The warm-up copy serves only the end of fit. None (the warm-up has
+        # not ended) must stay None, or the first pseudo-labeling pass after
+        # unpickling would never record warmup_labeled_score_.
+        if state.get("_warmup_state") is not None:
+            state["_warmup_state"] = ()
         return state

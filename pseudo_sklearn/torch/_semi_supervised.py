@@ -10,6 +10,15 @@ from .._labels import check_partial_labels
 from ._classifier import TorchClassifier
 
 
+def _numbers_as_numbers(labels):
+    """Numbers in an object array as a numeric array (type_of_target refuses
+    them as they are), in the type NumPy finds for all of them: ``[1, 1.5]``
+    becomes float, not the first label's int. Strings stay as they are."""
+    if labels.dtype == object and len(labels) and not isinstance(labels[0], str):
+        return np.array(labels.tolist())
+    return labels
+
+
 class _PseudoLabelingNetwork(TorchClassifier):
     """Base of :class:`OnlinePseudoLabelClassifier` and
     :class:`FixMatchClassifier`.
@@ -92,10 +101,25 @@ class _PseudoLabelingNetwork(TorchClassifier):
         a fresh network for ``classes`` (default: the labels seen)."""
         X, y = validate_data(self, X, y, dtype=np.float32, reset=start)
         y, labeled, seen = self._split_y(y)
+        # Before any training: a bad eval_set must not cost an epoch.
+        eval_set = self._check_eval_set(eval_set)
         if start:
-            self._start(X.shape[1], seen if classes is None else np.unique(classes))
+            classes = seen if classes is None else self._check_classes(classes)
+            self._start(X.shape[1], classes)
         self._check_known(seen)
-        return self._data(X, y, labeled), self._check_eval_set(eval_set)
+        return self._data(X, y, labeled), eval_set
+
+    @staticmethod
+    def _check_classes(classes):
+        """``classes`` of a first ``partial_fit``, sorted, without the marker
+        of unlabeled rows (a class for it would let ``predict`` return -1)."""
+        classes, labeled = check_partial_labels(classes, param="classes")
+        if not labeled.all():
+            raise ValueError(
+                "classes holds -1, which marks unlabeled rows and is not a class; "
+                "pass the labels only, e.g. classes=np.unique(y[y != -1])."
+            )
+        return np.unique(_numbers_as_numbers(classes))
 
     def _check_eval_set(self, eval_set):
         """``eval_set`` as ``(X_val, y_val)`` checked against the fitted columns."""
@@ -107,7 +131,13 @@ class _PseudoLabelingNetwork(TorchClassifier):
             )
         X_val, y_val = eval_set
         X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
-        return X_val, column_or_1d(y_val)
+        y_val = column_or_1d(y_val)
+        if len(y_val) != len(X_val):
+            raise ValueError(
+                f"eval_set has {len(X_val)} rows in X_val but {len(y_val)} labels "
+                "in y_val; pass one label per row."
+            )
+        return X_val, y_val
 
     def _check_params(self):
         """Checks across parameters, beyond ``_parameter_constraints``."""
@@ -123,10 +153,7 @@ class _PseudoLabelingNetwork(TorchClassifier):
                 "y has no labeled row (every label is -1); label at least one "
                 "row per class."
             )
-        y_labeled = y[labeled]
-        if y_labeled.dtype == object and not isinstance(y_labeled[0], str):
-            # Numbers in an object array: type_of_target refuses them as they are.
-            y_labeled = y_labeled.astype(type(y_labeled[0]))
+        y_labeled = _numbers_as_numbers(y[labeled])
         check_classification_targets(y_labeled)
         return y, labeled, np.unique(y_labeled)
 

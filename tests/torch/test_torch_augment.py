@@ -155,3 +155,55 @@ def test_same_seed_same_views_and_transforms_pickle():
     assert torch.equal(a, b)
     assert not torch.equal(a, strong(x))
     assert "RandomShift(max_shift=2)" == repr(default_weak())
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        RandomAffine(degrees=float("nan")),
+        RandomAffine(degrees=float("inf")),
+        RandomAffine(translate=float("nan")),
+        RandomAffine(translate=float("inf")),
+        RandomAffine(scale=float("nan")),
+        RandomAffine(shear=float("nan")),
+        Cutout(4, fill=float("nan")),
+    ],
+)
+def test_non_finite_parameters_are_refused(transform):
+    # Unrefused, they turned every image into a constant one.
+    with pytest.raises(ValueError, match="must be a finite number"):
+        transform(torch.rand(2, 1, 8, 8))
+
+
+@pytest.mark.parametrize(
+    "transform", [RandomShift(2), RandomAffine(15, 2, 0.1, 10), Cutout(3)]
+)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32])
+def test_integer_images_are_transformed_in_their_dtype(transform, dtype):
+    x = torch.randint(0, 256, (4, 1, 8, 8)).to(dtype)
+    torch.manual_seed(0)
+    out = transform(x)
+    torch.manual_seed(0)
+    expected = transform(x.float()).round().to(dtype)
+    assert out.dtype == dtype
+    assert torch.equal(out, expected)
+
+
+def test_boolean_images_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"torch.bool\. Convert them with x.float"):
+        RandomShift(1)(torch.zeros(2, 1, 4, 4, dtype=torch.bool))
+
+
+def test_default_strong_view_hides_a_similar_share_of_small_and_large_images():
+    def share_cut(cutout, side, n=400):
+        torch.manual_seed(0)
+        x = torch.rand(n, 1, side, side) + 1
+        return float((cutout(x) != x).float().mean())
+
+    large = default_strong((1, 28, 28)).transforms[1]
+    small = default_strong((1, 8, 8)).transforms[1]
+    assert large.size == 9 and default_strong().transforms[0].translate == 3
+    assert small.size == 3
+    # The unscaled 9x9 cut-out hid about two thirds of an 8x8 image.
+    assert share_cut(Cutout(9), 8) > 0.5
+    assert share_cut(small, 8) < 1.5 * share_cut(large, 28)

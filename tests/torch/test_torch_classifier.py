@@ -3,12 +3,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import pickle  # noqa: E402
+import re  # noqa: E402
 
 import numpy as np  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from pseudo_sklearn import PseudoLabelClassifier  # noqa: E402
 from pseudo_sklearn.torch import MLPModule, ReferenceCNN, TorchClassifier  # noqa: E402
@@ -115,9 +117,12 @@ def test_class_weight_criterion_trains_and_pickles(blobs):
     assert not np.allclose(weighted.predict_proba(X), plain.predict_proba(X))
     assert "_criterion" not in weighted.__getstate__()
     restored = pickle.loads(pickle.dumps(weighted))
-    assert_array_equal(restored._criterion.weight.cpu(), weight)
+    assert_array_equal(restored._criterion.loss.weight.cpu(), weight)
     # device_ may be "cuda" while the tensor is on "cuda:0": compare the type.
-    assert restored._criterion.weight.device.type == torch.device(restored.device_).type
+    assert (
+        restored._criterion.loss.weight.device.type
+        == torch.device(restored.device_).type
+    )
     weighted.partial_fit(X, y)
     restored.partial_fit(X, y)
     assert_allclose(restored.predict_proba(X), weighted.predict_proba(X))
@@ -231,9 +236,9 @@ def test_cuda_class_weight_criterion(blobs):
     clf = TorchClassifier(
         max_epochs=2, device="cuda", criterion_params={"weight": weight}
     ).fit(X, y)
-    assert clf._criterion.weight.device.type == "cuda"
+    assert clf._criterion.loss.weight.device.type == "cuda"
     restored = pickle.loads(pickle.dumps(clf))
-    assert restored._criterion.weight.device.type == "cuda"
+    assert restored._criterion.loss.weight.device.type == "cuda"
     # Both continue identically from the pickled weights and optimizer state.
     restored.partial_fit(X, y)
     clf.partial_fit(X, y)
@@ -304,3 +309,154 @@ def test_cuda_graphs_parameter_is_validated(blobs):
         TorchClassifier(cuda_graphs=True, device="cpu", max_epochs=1).fit(X, y)
     clf = TorchClassifier(device="cpu", max_epochs=1).fit(X, y)
     assert clf.cuda_graphs_ is False
+
+
+class BatchNormMLP(torch.nn.Module):
+    """A network with 1-D batch norm, which cannot normalise one row in train mode."""
+
+    def __init__(self, n_features=1, n_classes=2):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(n_features, 16),
+            torch.nn.BatchNorm1d(16),
+            torch.nn.ReLU(),
+            torch.nn.Linear(16, n_classes),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_numpy_integer_batch_sizes_equal_python_ints(blobs):
+    X, y = blobs
+    search = GridSearchCV(
+        TorchClassifier(max_epochs=1, device="cpu", random_state=0),
+        {"batch_size": np.array([16, 32])}, cv=2, error_score="raise",
+    ).fit(X, y)  # fmt: skip
+    assert search.best_params_["batch_size"] in (16, 32)
+    numpy_sized = TorchClassifier(batch_size=np.int64(16), max_epochs=2, random_state=0)
+    python_sized = TorchClassifier(batch_size=16, max_epochs=2, random_state=0)
+    assert_array_equal(
+        numpy_sized.fit(X, y).predict_proba(X), python_sized.fit(X, y).predict_proba(X)
+    )
+
+
+@pytest.mark.parametrize("name", ["batch_size", "max_epochs"])
+def test_boolean_counts_are_refused(blobs, name):
+    X, y = blobs
+    with pytest.raises(ValueError, match=f"'{name}' parameter .* Got True"):
+        TorchClassifier(**{name: True}).fit(X, y)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_batch_norm_module_trains_with_a_one_row_last_batch(blobs, shuffle):
+    X, y = blobs
+    clf = TorchClassifier(
+        BatchNormMLP, batch_size=32, max_epochs=2, shuffle=shuffle, random_state=0
+    ).fit(X[:65], y[:65])
+    assert len(clf.loss_curve_) == 2 and np.isfinite(clf.loss_curve_).all()
+
+
+def test_padded_steps_run_a_merged_last_batch_eagerly(monkeypatch, blobs):
+    # With graphs or compile, a batch-norm module runs batches whose length
+    # differs from the step's eagerly; a merged tail is longer than the step.
+    X, y = blobs
+    params = dict(batch_size=32, max_epochs=2, shuffle=False, random_state=0)
+    eager = TorchClassifier(BatchNormMLP, **params).fit(X[:65], y[:65])
+    monkeypatch.setattr(TorchClassifier, "_use_fixed_steps", lambda self, data: True)
+    fixed = TorchClassifier(BatchNormMLP, **params).fit(X[:65], y[:65])
+    assert_allclose(fixed.predict_proba(X), eager.predict_proba(X), atol=1e-5)
+
+
+class TwelveOutputs(MLPModule):
+    def __init__(self, n_features=1):
+        super().__init__(n_features, 12)
+
+
+def test_module_output_width_must_match_the_classes(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="n_classes=12.*y has 3 classes"):
+        TorchClassifier(module_params={"n_classes": 12}, max_epochs=1).fit(X, y)
+    clf = TorchClassifier(TwelveOutputs, max_epochs=1)
+    with pytest.raises(ValueError, match=r"shape \(32, 12\), but y has 3 classes"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "module_")
+    # No training step to check it: prediction checks it.
+    clf = TorchClassifier(TwelveOutputs, max_epochs=0).fit(X, y)
+    with pytest.raises(ValueError, match="one column per class"):
+        clf.predict_proba(X)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_numpy_true_cuda_graphs_needs_cuda_as_true_does(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="cuda_graphs=True needs a CUDA device"):
+        TorchClassifier(cuda_graphs=np.True_, device="cpu", max_epochs=1).fit(X, y)
+    clf = TorchClassifier(cuda_graphs=np.False_, device="cpu", max_epochs=1).fit(X, y)
+    assert clf.cuda_graphs_ is False
+
+
+BAD_DEVICES = ["tpu", "CPU", "", "meta", "cpu ", "cuda:-1"]
+if not torch.backends.mps.is_available():
+    BAD_DEVICES.append("mps")
+
+
+@pytest.mark.parametrize("device", BAD_DEVICES)
+def test_bad_device_strings_name_device(blobs, device):
+    X, y = blobs
+    with pytest.raises(ValueError, match=re.escape(f"device={device!r}")):
+        TorchClassifier(device=device, max_epochs=1).fit(X, y)
+
+
+def test_cuda_index_beyond_the_devices_is_refused(monkeypatch, blobs):
+    X, y = blobs
+    # A one-GPU machine, as far as the device check can tell.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="device='cuda:1' but this machine has 1"):
+        TorchClassifier(device="cuda:1", max_epochs=1).fit(X, y)
+
+
+def test_diverged_fit_raises_and_leaves_the_estimator_unfitted(blobs):
+    X, y = blobs
+    clf = TorchClassifier(lr=1e12, max_epochs=2, random_state=0)
+    with pytest.raises(ValueError, match="diverged.*lower lr"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+class FailingLoss(torch.nn.CrossEntropyLoss):
+    """Raises at its ``fail_at``-th call (counted over all instances)."""
+
+    calls = 0
+    fail_at = None
+
+    def forward(self, output, target):
+        FailingLoss.calls += 1
+        if FailingLoss.fail_at is not None and FailingLoss.calls >= FailingLoss.fail_at:
+            raise RuntimeError("the loss failed")
+        return super().forward(output, target)
+
+
+def test_failed_partial_fit_changes_nothing(blobs):
+    # Halfway through an epoch: the weights, optimizer state, loss curve and
+    # random streams must all be put back, so the next call matches a clone
+    # that never failed.
+    X, y = blobs
+    params = dict(
+        criterion=FailingLoss, module_params={"dropout": 0.2},
+        optimizer_params={"momentum": 0.9}, batch_size=32, random_state=0,
+    )  # fmt: skip
+    FailingLoss.fail_at = None
+    failing = TorchClassifier(**params).partial_fit(X, y)
+    clean = TorchClassifier(**params).partial_fit(X, y)
+    FailingLoss.calls, FailingLoss.fail_at = 0, 5
+    with pytest.raises(RuntimeError, match="the loss failed"):
+        failing.partial_fit(X, y)
+    FailingLoss.fail_at = None
+    assert failing.n_iter_ == 1 and len(failing.loss_curve_) == 1
+    failing.partial_fit(X, y)
+    clean.partial_fit(X, y)
+    assert failing.loss_curve_ == clean.loss_curve_
+    assert_array_equal(failing.predict_proba(X), clean.predict_proba(X))

@@ -12,7 +12,15 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from pseudo_sklearn.torch import FixMatchClassifier, MLPModule, _graphs  # noqa: E402
+from pseudo_sklearn.torch import (  # noqa: E402
+    Compose,
+    Cutout,
+    FixMatchClassifier,
+    MLPModule,
+    RandomAffine,
+    RandomShift,
+    _graphs,
+)
 from pseudo_sklearn.torch._thresholds import _Threshold  # noqa: E402
 
 
@@ -652,3 +660,67 @@ def test_cuda_fit_predicts_on_the_host(semi):
     assert clf.score(X, y) > 0.5
     loaded = pickle.loads(pickle.dumps(clf))
     assert_array_equal(loaded.predict(X), clf.predict(X))
+
+
+def test_set_params_ema_decay_between_partial_fits(semi):
+    X, _, y_semi = semi
+    clf = small(max_epochs=1).fit(X, y_semi)
+    assert clf.ema_module_ is not None
+    clf.set_params(ema_decay=None).partial_fit(X, y_semi)
+    # Without an average, predictions come from the trained weights.
+    assert clf.ema_module_ is None
+    trained = clf.module_(torch.as_tensor(X)).softmax(dim=1).detach().numpy()
+    assert_allclose(clf.predict_proba(X), trained, atol=1e-6)
+    clf.set_params(ema_decay=0.9).partial_fit(X, y_semi)
+    assert clf.ema_module_ is not None
+    # The new average started from the weights of the previous call and
+    # moved with this call's steps: it is neither those weights nor the new.
+    averaged = clf.ema_module_(torch.as_tensor(X)).softmax(dim=1).detach().numpy()
+    assert_allclose(clf.predict_proba(X), averaged, atol=1e-6)
+    assert not np.allclose(averaged, trained, atol=1e-4)
+    now = clf.module_(torch.as_tensor(X)).softmax(dim=1).detach().numpy()
+    assert not np.allclose(averaged, now, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        RandomAffine(degrees=float("nan")),
+        RandomAffine(degrees=float("inf")),
+        Compose([RandomAffine(translate=float("nan")), Cutout(3)]),
+        Compose([RandomAffine(scale=0.1), Cutout(3, fill=float("nan"))]),
+    ],
+)
+def test_non_finite_views_are_refused_before_training(view):
+    X = np.random.RandomState(0).rand(60, 16).astype(np.float32)
+    y = np.where(np.arange(60) < 12, np.arange(60) % 2, -1)
+    clf = small(image_shape=(4, 4), strong_augment=view)
+    with pytest.raises(ValueError, match="must be a finite number"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "module_")
+
+
+@pytest.mark.parametrize("name", ["weak_augment", "strong_augment"])
+def test_builtin_views_without_image_shape_ask_for_it(semi, name):
+    X, _, y_semi = semi
+    view = Compose([RandomShift(1)]) if name == "strong_augment" else RandomShift(1)
+    clf = small(**{name: view})
+    with pytest.raises(ValueError, match=f"{name}=.*pass image_shape="):
+        clf.fit(X, y_semi)
+    assert not hasattr(clf, "module_")
+
+
+@pytest.mark.parametrize("shape", [(8.0, 8.0), (1, 8, 8, 1), (True, 8, 8), (0, 8)])
+def test_image_shape_that_is_not_a_shape_says_so(shape):
+    X = np.random.RandomState(0).rand(60, 64).astype(np.float32)
+    y = np.where(np.arange(60) < 12, np.arange(60) % 2, -1)
+    with pytest.raises(ValueError, match="is not a shape; pass two or three positive"):
+        small(image_shape=shape).fit(X, y)
+
+
+def test_auto_strong_view_is_scaled_to_the_image():
+    X = np.random.RandomState(0).rand(60, 64).astype(np.float32)
+    y = np.where(np.arange(60) < 12, np.arange(60) % 2, -1)
+    clf = small(image_shape=(8, 8), max_epochs=1).fit(X, y)
+    affine, cutout = clf._views[1].transforms
+    assert cutout.size == 3 and affine.translate == pytest.approx(3 * 8 / 28)

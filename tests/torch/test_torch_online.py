@@ -265,3 +265,45 @@ def test_drift_check_is_quiet_when_pseudo_labels_help(semi):
     assert not clf.drift_restored_
     assert not any(h["labeled_drift"] for h in clf.history_)
     assert clf.warmup_labeled_score_ > 0.8
+
+
+def test_labeled_epochs_come_after_unlabeled_batches_0_k_2k_as_documented(semi):
+    X, _, y_semi = semi
+    clf = OnlinePseudoLabelClassifier(
+        RecordingMLP, max_epochs=2, T1=0, T2=0, unlabeled_batch_size=100,
+        labeled_every=2, batch_size=16, shuffle=False, random_state=0,
+        cuda_graphs=False,  # a replayed graph calls no Python forward
+    )  # fmt: skip
+    RecordingMLP.calls = []
+    clf.fit(X, y_semi)
+    # Training calls only: labeled batches of 16 and 14 rows (30 labeled
+    # rows), unlabeled steps of 100 and 70 rows (370 unlabeled rows).
+    kinds = {16: "L", 14: "", 100: "U", 70: "U"}
+    order = "".join(kinds[len(x)] for training, _, x in RecordingMLP.calls if training)
+    # Each pass: batch 0, a labeled epoch, batches 1 and 2, a labeled epoch,
+    # batch 3; the second pass starts again with an unlabeled batch.
+    assert order == "ULUULU" * 2
+    doc = " ".join(OnlinePseudoLabelClassifier.__doc__.split())
+    assert "before the first batch" not in doc
+    assert "After the unlabeled batches numbered 0, ``labeled_every``" in doc
+
+
+def test_pickling_during_the_warm_up_keeps_the_drift_check(semi):
+    X, _, y_semi = semi
+    params = dict(T1=3, T2=3, alpha_f=1e6, lr=0.5, device="cpu", random_state=0)
+    stepped = OnlinePseudoLabelClassifier(**params)
+    pickled = OnlinePseudoLabelClassifier(**params)
+    for _ in range(2):
+        stepped.partial_fit(X, y_semi)
+        pickled.partial_fit(X, y_semi)
+    pickled = pickle.loads(pickle.dumps(pickled))
+    for _ in range(3):
+        stepped.partial_fit(X, y_semi)
+        pickled.partial_fit(X, y_semi)
+    assert not math.isnan(pickled.warmup_labeled_score_)
+    assert pickled.warmup_labeled_score_ == stepped.warmup_labeled_score_
+    # The huge alpha wrecks the network: both see the drift.
+    assert pickled.history_[-1]["labeled_drift"]
+    assert [h["labeled_drift"] for h in pickled.history_] == [
+        h["labeled_drift"] for h in stepped.history_
+    ]
