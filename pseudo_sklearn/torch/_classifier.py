@@ -1,7 +1,6 @@
 """TorchClassifier: a scikit-learn classifier around a ``torch.nn.Module``."""
 
 import contextlib
-import inspect
 import warnings
 from numbers import Real
 
@@ -23,12 +22,20 @@ from ._device import (
     place_module,
     state_bytes,
 )
-from ._graphs import _FixedStepsMixin, mixes_rows, split_batches
-from ._modules import MLPModule
+from ._graphs import _FixedStepsMixin
+from ._network import (
+    _OPTIMIZERS,
+    check_finite,
+    check_output,
+    make_criterion,
+    make_optimizer,
+    module_arguments,
+    module_class,
+    optimizer_class,
+    unpin_for_cpu,
+)
 from ._params import _Count, count, cuda_graphs_option
 from ._snapshot import _Snapshot
-
-_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 
 
 class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
@@ -403,48 +410,31 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
         return on_cuda and cuda_graphs_option(self.cuda_graphs) in (True, "auto")
 
     def _build(self, n_features):
-        module = MLPModule if self.module is None else self.module
-        kwargs = dict(self.module_params or {})
-        accepted = inspect.signature(module).parameters
-        inferred = {"n_features": n_features, "n_classes": len(self.classes_)}
-        for name, value in inferred.items():
-            if name in accepted:
-                kwargs.setdefault(name, value)
-        self._module_kwargs = kwargs
-        self.module_ = place_module(module(**kwargs), self.device_)
+        module, self._module_kwargs = module_arguments(
+            self.module, self.module_params, n_features, len(self.classes_)
+        )
+        self._place(module)
+
+    def _place(self, module):
+        """Build ``module`` (a class) on ``device_``, its optimizer and loss."""
+        self.module_ = place_module(module(**self._module_kwargs), self.device_)
         self._compiled = None
         self.optimizer_ = self._make_optimizer(self.module_)
-        self._criterion = self._make_criterion()
-
-    def _make_criterion(self):
-        # On the device: a tensor parameter such as a class ``weight`` must
-        # sit beside the outputs.
-        criterion = self.criterion or torch.nn.CrossEntropyLoss
-        params = self.criterion_params or {}
-        loss = criterion(reduction="none", **params).to(self.device_)
-        return _CheckedCriterion(loss, len(self.classes_), self.module_params)
+        self._criterion = make_criterion(
+            self.criterion,
+            self.criterion_params,
+            self.device_,
+            len(self.classes_),
+            self.module_params,
+        )
 
     def _check_finite(self, module):
-        """Refuse a network whose weights are no longer finite, as
-        scikit-learn's MLPClassifier does; one wait for the device."""
-        flags = [torch.isfinite(p.detach()).all() for p in module.parameters()]
-        if flags and not bool(torch.stack(flags).all()):
-            raise ValueError(
-                f"Training diverged: the network's weights became NaN or infinite "
-                f"in epoch {self.n_iter_ + 1}; lower lr (now {self.lr!r}) or scale "
-                "X (e.g. with a StandardScaler in a Pipeline)."
-            )
+        check_finite(module, self.n_iter_ + 1, self.lr)
 
     def _make_optimizer(self, module):
-        optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            optimizer = getattr(torch.optim, _OPTIMIZERS[optimizer])
+        optimizer = optimizer_class(self.optimizer)
         params = self._optimizer_params(optimizer)
-        built = optimizer(module.parameters(), lr=self.lr, **params)
-        # The steps before capture run eagerly by design: torch's warning that
-        # a capturable optimizer runs outside a graph would only mislead.
-        built._warned_capturable_if_run_uncaptured = True
-        return built
+        return make_optimizer(optimizer, module, self.lr, params)
 
     def _optimizer_params(self, optimizer):
         """Keyword arguments of ``optimizer`` (a class) beside the parameters
@@ -493,21 +483,6 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
                     torch.cuda.get_rng_state(cuda[0]) if cuda else None,
                 )
 
-    def _forward_module(self):
-        """The module to train: compiled on CUDA when ``compile=True`` and the
-        steps are not captured as CUDA graphs."""
-        if (
-            self.compile
-            and torch.device(self.device_).type == "cuda"
-            and not self.cuda_graphs_
-        ):
-            if self._compiled is None:
-                # Static shapes: padded batches never change them, and the
-                # train/eval switch costs one cached graph each, no recompile.
-                self._compiled = torch.compile(self.module_, dynamic=False)
-            return self._compiled
-        return self.module_
-
     def _autocast(self):
         device = torch.device(self.device_)
         enabled = bool(self.amp) and device.type == "cuda"
@@ -531,55 +506,6 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
             _DeviceArray(y_index, device, torch.long),
             weight,
         )
-
-    def _batches(self, n, batch_size):
-        """Index tensors on the device, one per batch of an epoch."""
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        order = torch.from_numpy(order)
-        if torch.device(self.device_).type == "cuda":
-            # From pinned memory the copy is asynchronous: no wait for the GPU.
-            order = order.pin_memory().to(self.device_, non_blocking=True)
-        return split_batches(order, count(batch_size), self.module_)
-
-    def _step(self, module, xb, yb, weight=None, scale=1.0):
-        """One gradient step on ``scale`` times the (weighted) mean loss."""
-        with self._autocast():
-            losses = self._criterion(module(xb), yb).float()
-        if weight is not None:
-            losses = losses * weight
-        loss = losses.mean()
-        # Captured graphs write into the gradients: keep them allocated then.
-        self.optimizer_.zero_grad(set_to_none=not getattr(self, "_steps", None))
-        (loss * scale).backward()
-        self.optimizer_.step()
-        return loss.detach()
-
-    def _labeled_epoch(self, X, y, weight):
-        """One pass over labeled rows; the mean batch loss as a device scalar."""
-        batches = self._batches(len(X), count(self.batch_size))
-        n_batches = max(len(batches), 1)
-        if not self._use_fixed_steps([X, y, weight]):
-            module = self._forward_module()
-            module.train()
-            total = torch.zeros((), device=self.device_)
-            for index in batches:
-                wb = None if weight is None else weight.take(index)
-                total += self._step(module, X.take(index), y.take(index), wb)
-            return total / n_batches
-        step = self._labeled_step(X, y, weight)
-        total = step.totals["loss"]
-        total.zero_()
-        unpadded = mixes_rows(self.module_)
-        for index in batches:
-            # A merged tail (see split_batches) is longer than the step.
-            if unpadded and len(index) != step.batch.size:
-                wb = None if weight is None else weight.take(index)
-                module = self._forward_module()
-                module.train()
-                total.add_(self._step(module, X.take(index), y.take(index), wb))
-            else:
-                step(index)
-        return total / n_batches
 
     def _supervised_epoch(self, X, y, weight, *, record=True):
         """One pass over labeled data; returns the mean batch loss."""
@@ -634,58 +560,13 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
             return
         self.device_ = landing_device(self.device_, type(self).__name__)
         tensors = load_state_bytes(torch_state)
-        module = MLPModule if self.module is None else self.module
-        self.module_ = place_module(module(**self._module_kwargs), self.device_)
-        self._compiled = None
+        # The criterion too, on the device the model lands on.
+        self._place(module_class(self.module))
         self.module_.load_state_dict(tensors["module"])
-        self.optimizer_ = self._make_optimizer(self.module_)
         self.optimizer_.load_state_dict(tensors["optimizer"])
         if torch.device(self.device_).type == "cpu":
             # Saved from a graph-captured CUDA fit; torch allows it on GPUs only.
             self.cuda_graphs_ = False
-            # Options a graph fit chose (not the user) go back to a CPU build's.
-            wanted = self._optimizer_params(type(self.optimizer_))
-            for group in self.optimizer_.param_groups:
-                if group.get("capturable"):
-                    group["capturable"] = False
-                if group.get("fused") and not wanted.get("fused"):
-                    group["fused"] = False
-        self._criterion = self._make_criterion()
-
-
-def check_output(output, n_classes, module_params):
-    """Refuse a module output that is not one column per class.
-
-    Read from shapes only: no wait for the device, and a CUDA graph capture
-    runs it once.
-    """
-    if output.dim() == 2 and output.shape[1] == n_classes:
-        return
-    shape = tuple(output.shape)
-    if "n_classes" in (module_params or {}):
-        raise ValueError(
-            f"module_params sets n_classes={module_params['n_classes']!r}, so the "
-            f"module outputs shape {shape}, but y has {n_classes} classes; set "
-            f"n_classes to {n_classes} or leave it out of module_params (it is "
-            "filled in from y)."
-        )
-    raise ValueError(
-        f"The module outputs shape {shape}, but y has {n_classes} classes; make "
-        "the module output one column per class (it gets n_classes from y when "
-        "its __init__ takes an n_classes argument)."
-    )
-
-
-class _CheckedCriterion:
-    """The loss, after :func:`check_output` on the module's output: every
-    training path goes through the criterion, so one check covers them all,
-    before the first optimizer step."""
-
-    def __init__(self, loss, n_classes, module_params):
-        self.loss = loss
-        self.n_classes = n_classes
-        self.module_params = module_params
-
-    def __call__(self, output, target):
-        check_output(output, self.n_classes, self.module_params)
-        return self.loss(output, target)
+            unpin_for_cpu(
+                self.optimizer_, self._optimizer_params(type(self.optimizer_))
+            )

@@ -10,14 +10,18 @@ rows of weight 0 and its summed loss divided by the real row count, which gives
 the same loss and gradient as the short batch (rows do not interact in the
 loss; a module that mixes rows, such as batch norm, runs that batch unpadded).
 
-:class:`_FixedStepsMixin` gives the torch estimators these steps; the data
-flow is estimator -> ``_Step`` (eager or captured) -> ``_StaticBatch``.
+:class:`_FixedStepsMixin` gives the torch estimators these steps, the eager
+ones, and the supervised epoch that runs one kind or the other; the data flow
+is estimator -> ``_Step`` (eager or captured) -> ``_StaticBatch``.
 """
 
 import threading
 import warnings
 
+import numpy as np
 import torch
+
+from ._params import count
 
 # Eager steps on a side stream before capture: they allocate the gradients and
 # the optimizer state outside the graph and run lazy library initialisation.
@@ -307,12 +311,79 @@ class _GraphContext:
 
 
 class _FixedStepsMixin:
-    """The fixed-size steps of a torch estimator, keyed by what they train on.
+    """The training steps of a torch estimator: batches of row indices, the
+    eager step, and the fixed-size steps keyed by what they train on, with a
+    supervised epoch that runs one kind or the other.
 
     Used by :class:`TorchClassifier` and its subclasses, which provide
-    ``optimizer_``, ``cuda_graphs_``, ``_criterion``, ``_autocast`` and
-    ``_forward_module``; ``_steps`` is reset by each ``_rng_context``.
+    ``module_``, ``optimizer_``, ``cuda_graphs_``, ``compile``, ``shuffle``,
+    ``batch_size``, ``_rng``, ``_compiled``, ``_criterion`` and
+    ``_autocast``; ``_steps`` is reset by each ``_rng_context``.
     """
+
+    def _forward_module(self):
+        """The module to train: compiled on CUDA when ``compile=True`` and the
+        steps are not captured as CUDA graphs."""
+        if (
+            self.compile
+            and torch.device(self.device_).type == "cuda"
+            and not self.cuda_graphs_
+        ):
+            if self._compiled is None:
+                # Static shapes: padded batches never change them, and the
+                # train/eval switch costs one cached graph each, no recompile.
+                self._compiled = torch.compile(self.module_, dynamic=False)
+            return self._compiled
+        return self.module_
+
+    def _batches(self, n, batch_size):
+        """Index tensors on the device, one per batch of an epoch."""
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        order = torch.from_numpy(order)
+        if torch.device(self.device_).type == "cuda":
+            # From pinned memory the copy is asynchronous: no wait for the GPU.
+            order = order.pin_memory().to(self.device_, non_blocking=True)
+        return split_batches(order, count(batch_size), self.module_)
+
+    def _step(self, module, xb, yb, weight=None, scale=1.0):
+        """One gradient step on ``scale`` times the (weighted) mean loss."""
+        with self._autocast():
+            losses = self._criterion(module(xb), yb).float()
+        if weight is not None:
+            losses = losses * weight
+        loss = losses.mean()
+        # Captured graphs write into the gradients: keep them allocated then.
+        self.optimizer_.zero_grad(set_to_none=not getattr(self, "_steps", None))
+        (loss * scale).backward()
+        self.optimizer_.step()
+        return loss.detach()
+
+    def _labeled_epoch(self, X, y, weight):
+        """One pass over labeled rows; the mean batch loss as a device scalar."""
+        batches = self._batches(len(X), count(self.batch_size))
+        n_batches = max(len(batches), 1)
+        if not self._use_fixed_steps([X, y, weight]):
+            module = self._forward_module()
+            module.train()
+            total = torch.zeros((), device=self.device_)
+            for index in batches:
+                wb = None if weight is None else weight.take(index)
+                total += self._step(module, X.take(index), y.take(index), wb)
+            return total / n_batches
+        step = self._labeled_step(X, y, weight)
+        total = step.totals["loss"]
+        total.zero_()
+        unpadded = mixes_rows(self.module_)
+        for index in batches:
+            # A merged tail (see split_batches) is longer than the step.
+            if unpadded and len(index) != step.batch.size:
+                wb = None if weight is None else weight.take(index)
+                module = self._forward_module()
+                module.train()
+                total.add_(self._step(module, X.take(index), y.take(index), wb))
+            else:
+                step(index)
+        return total / n_batches
 
     def _release_graphs(self):
         if getattr(self, "_steps", None) and torch.device(self.device_).type == "cuda":

@@ -130,6 +130,13 @@ def test_module_output_width_must_match_the_classes(cls, semi):
     with pytest.raises(ValueError, match="n_classes=12.*y has 3 classes"):
         clf.fit(X, y_semi)
     assert not hasattr(clf, "module_")
+    # No training step to check it: prediction checks it.
+    no_epochs = {"max_epochs": 0, "T1": 0, "T2": 0}
+    if cls is FixMatchClassifier:
+        no_epochs = {"max_epochs": 0, "warmup_epochs": 0}
+    clf = small(cls, module_params={"n_classes": 12}, **no_epochs).fit(X, y_semi)
+    with pytest.raises(ValueError, match="n_classes=12.*y has 3 classes"):
+        clf.predict_proba(X)
 
 
 @pytest.mark.parametrize("cls", list(SMALL))
