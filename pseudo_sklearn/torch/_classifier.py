@@ -76,7 +76,8 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
     shuffle : bool, default=True
         Whether to draw the batches of each epoch in a random order.
     device : str, default="auto"
-        Torch device; ``"auto"`` is CUDA when available, else CPU.
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:<index>"`` (``"mps"`` where available).
     amp : bool, default=False
         Train and predict under bfloat16 autocast. Used on CUDA only; ignored
         on CPU. It pays only on networks large enough to keep the GPU busy:
@@ -160,8 +161,15 @@ class TorchClassifier(_FixedStepsMixin, ClassifierMixin, BaseEstimator):
     masks at every replay. Gradients stay allocated between steps (zeroed, not
     freed).
 
-    A ``fit`` that raises leaves the estimator as it was before the call: a
-    first failed fit leaves it unfitted, a failed refit keeps the old model.
+    A module with batch norm never trains on a batch of one row, which batch
+    norm cannot normalise: a last batch of one row joins the batch before it.
+
+    A ``fit`` or ``partial_fit`` that raises leaves the estimator as it was
+    before the call (weights, optimizer state, ``loss_curve_``, random
+    state): a first failed fit leaves it unfitted, a failed refit keeps the
+    old model. Training whose weights become NaN or infinite raises a
+    ``ValueError`` at the end of that epoch, as scikit-learn's
+    ``MLPClassifier`` does; lower ``lr`` or scale ``X``.
 
     Examples
     --------

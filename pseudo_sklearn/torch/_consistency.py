@@ -120,7 +120,8 @@ class FixMatchClassifier(_ConsistencyStepsMixin, _PseudoLabelingNetwork):
         ``partial_fit`` calls, a decay set where there was none starts an
         average from the current weights, and ``None`` drops the average.
     device : str, default="auto"
-        Torch device; ``"auto"`` is CUDA when available, else CPU.
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:<index>"`` (``"mps"`` where available).
     amp : bool, default=False
         Train and label under bfloat16 autocast; CUDA only.
     cuda_graphs : "auto" or bool, default="auto"
@@ -337,9 +338,10 @@ class FixMatchClassifier(_ConsistencyStepsMixin, _PseudoLabelingNetwork):
     def _start(self, n_features, classes):
         """Build the network, optimizer, views and weight average; reset state."""
         shape = self._image_shape(n_features)
+        # Before the network is built: a bad view costs nothing.
+        views = self._make_views(shape)
         self._initialize(n_features, classes)
-        self._shape = shape
-        self._views = self._make_views(shape)
+        self._shape, self._views = shape, views
         # Made by _data (_sync_average), which every fit and partial_fit runs.
         self.ema_module_ = None
         self._n_updates = 0

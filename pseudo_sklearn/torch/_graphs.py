@@ -427,7 +427,7 @@ class _FixedStepsMixin:
         if key in self._steps:
             return self._steps[key]
         module = self._forward_module()
-        batch = _StaticBatch(min(int(self.batch_size), len(X)), X.device)
+        batch = _StaticBatch(min(count(self.batch_size), len(X)), X.device)
         total = torch.zeros((), device=X.device)
 
         def fn():

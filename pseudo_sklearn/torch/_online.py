@@ -101,7 +101,8 @@ class OnlinePseudoLabelClassifier(_PseudoLabelingNetwork):
     shuffle : bool, default=True
         Whether to draw batches in a random order.
     device : str, default="auto"
-        Torch device; ``"auto"`` is CUDA when available, else CPU.
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:<index>"`` (``"mps"`` where available).
     amp : bool, default=False
         Train and label under bfloat16 autocast; CUDA only.
     compile : bool, default=False

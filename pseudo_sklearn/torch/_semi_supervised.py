@@ -46,7 +46,7 @@ class _PseudoLabelingNetwork(TorchClassifier):
             Labels, with -1 for unlabeled rows.
         eval_set : tuple (X_val, y_val), default=None
             Labeled validation data whose accuracy is recorded in ``history_``
-            after each epoch.
+            after each epoch; checked before training starts.
 
         Returns
         -------
@@ -67,6 +67,8 @@ class _PseudoLabelingNetwork(TorchClassifier):
         """Train one epoch: a supervised epoch during the warm-up, else one
         pseudo-labeling pass over the unlabeled rows.
 
+        A call that raises leaves the estimator as it was.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -74,8 +76,9 @@ class _PseudoLabelingNetwork(TorchClassifier):
         y : array-like of shape (n_samples,)
             Labels, with -1 for unlabeled rows.
         classes : array-like of shape (n_classes,), default=None
-            All classes; required on the first call unless the labeled rows
-            hold them all, ignored afterwards.
+            All classes, without the -1 of unlabeled rows; required on the
+            first call unless the labeled rows hold them all, ignored
+            afterwards.
         eval_set : tuple (X_val, y_val), default=None
             Labeled validation data whose accuracy is recorded in ``history_``.
 
