@@ -56,12 +56,42 @@ benchmark together. ``--st-max-pool`` leaves it out above a size and the table
 says so; ``--timeout`` stops any single measurement and reports it as
 timed out (a lower bound, not a time).
 
+Out of core (issue 32): the same library on a pool that is never in memory,
+``PseudoLabelClassifier(SGDClassifier(loss="log_loss", random_state=0),
+random_state=0)`` (the defaults: partial refits, per-class quota, averaging,
+weight cap, drift check) fitted on a Dask array read lazily from ``.npy`` files
+(``da.from_npy_stack``, memory-mapped) on a ``distributed.LocalCluster`` of 2
+worker processes of 1 thread each, started in the measuring subprocess (which
+is the driver and also runs the scheduler). The pool: ``--ooc-sizes`` rows
+(10^6, 10^7, 10^8) of 20 float32 features, Gaussian blobs around 5 class
+centres (``0.5 * randn(5, 20)``, seed 12345; unit noise), chunk ``i`` seeded
+``1000 + i``, in chunks of ``--ooc-chunk`` rows (250,000: 19 MiB), with
+``--ooc-labeled`` labeled rows (10^4) drawn uniformly; test accuracy on 10^5
+rows (seed 7). The largest pool is written once, chunk by chunk, to
+``--ooc-cache`` (``~/scikit_learn_data/pseudo_sklearn_bench``, 8 GB at 10^8
+rows) and the smaller pools are its first rows. Reported for each size: fit
+time; rows labeled per second (rows drawn and labeled by the workers over the
+fit time); peak RSS of the driver and of each worker during the fit (``VmHWM``
+reset just before it); the time of one blockwise ``predict_proba`` pass over
+the same pool (reduced to its column sums on the workers) and the fit's
+multiple of it; test accuracy, and where the pool fits in memory
+(``--ooc-in-memory-max``, 10^7) that of the in-memory fit with the same seed
+on the same rows, with its time and peak RSS. The targets: driver peak <= 1
+GiB at 10^8, worker peaks within the stated bound, t(10^8)/t(10^7) <= 12, the
+10^8 fit within 3 passes, and the 10^6 accuracy equal to the in-memory one to
+0.1 point.
+
 Run ``python benchmarks/scaling.py`` (``--st-max-pool 100000`` for a run of about
-ten minutes on 2 cores), or ``--quick`` for CI (pools of 1,000 to 10,000 rows,
-2,000 test rows, ST up to 3,000 rows; about a minute).
+ten minutes on 2 cores, plus the out-of-core rows), ``--tables in-memory`` or
+``--tables out-of-core`` for one table, or ``--quick`` for CI (pools of 1,000
+and 10,000 rows, 2,000 test rows, ST at 1,000 rows; out of core one pool of
+200,000 rows in chunks of 20,000 with 2,000 labeled, SGD only).
 
 Options: ``--sizes N ...``, ``--n-labeled N``, ``--n-test N``,
 ``--st-max-pool N``, ``--timeout S``, ``--trace-max-seconds S``, ``--quick``,
+``--tables {all,in-memory,out-of-core}``, ``--ooc-sizes N ...``,
+``--ooc-chunk N``, ``--ooc-labeled N``, ``--ooc-estimators {sgd,gnb} ...``,
+``--ooc-in-memory-max N``, ``--ooc-cache DIR``,
 ``--out DIR`` (JSON and PNG, default ``benchmarks/results``). The data are
 seeded (``random_state=0``), so there is no ``--seeds``.
 """
@@ -412,12 +442,338 @@ def _decorate(rows, ax_time, ax_mem):
         ax.legend(fontsize=7)
 
 
+OOC_FEATURES = 20
+OOC_CLASSES = 5
+OOC_N_TEST = 100_000
+OOC_CACHE = Path("~/scikit_learn_data/pseudo_sklearn_bench").expanduser()
+
+
+def _ooc_centers():
+    return 0.5 * np.random.RandomState(12345).randn(OOC_CLASSES, OOC_FEATURES)
+
+
+def _ooc_blobs(seed, n_rows):
+    """Rows (float32) and classes (int8) of the out-of-core pool's blobs."""
+    rng = np.random.RandomState(seed)
+    classes = rng.randint(0, OOC_CLASSES, n_rows).astype(np.int8)
+    rows = _ooc_centers()[classes] + rng.randn(n_rows, OOC_FEATURES)
+    return rows.astype(np.float32), classes
+
+
+def _write_stack_info(folder, chunks, dtype):
+    """The ``info`` file of ``da.from_npy_stack``, written last: its presence
+    says the folder is complete."""
+    import pickle
+
+    columns = ((OOC_FEATURES,),) if dtype == "f4" else ()
+    info = {"chunks": (tuple(chunks), *columns), "dtype": np.dtype(dtype), "axis": 0}
+    with open(Path(folder) / "info", "wb") as f:
+        pickle.dump(info, f)
+
+
+def ooc_pool(n_rows, chunk, cache, log):
+    """A folder whose ``X`` and ``truth`` stacks hold at least ``n_rows`` rows,
+    written chunk by chunk if no cached one does."""
+    if n_rows % chunk:
+        raise SystemExit(f"--ooc-sizes must be multiples of --ooc-chunk={chunk}")
+    cache.mkdir(parents=True, exist_ok=True)
+    for folder in sorted(cache.glob(f"blobs_c{chunk}_n*")):
+        if (
+            int(folder.name.rsplit("_n", 1)[1]) >= n_rows
+            and (folder / "truth" / "info").exists()
+        ):
+            return folder
+    folder = cache / f"blobs_c{chunk}_n{n_rows}"
+    n_chunks = n_rows // chunk
+    log(f"writing a pool of {n_rows} rows to {folder} ({n_chunks} chunks)")
+    for name in ("X", "truth"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    for i in range(n_chunks):
+        rows, classes = _ooc_blobs(1000 + i, chunk)
+        np.save(folder / "X" / f"{i}.npy", rows)
+        np.save(folder / "truth" / f"{i}.npy", classes)
+        if (i + 1) % max(1, n_chunks // 10) == 0:
+            log(f"  {i + 1}/{n_chunks} chunks written")
+    _write_stack_info(folder / "X", (chunk,) * n_chunks, "f4")
+    _write_stack_info(folder / "truth", (chunk,) * n_chunks, "i1")
+    return folder
+
+
+def ooc_labels(folder, n_rows, n_labeled, chunk):
+    """The ``y`` stack of a pool of ``n_rows``: -1 but for ``n_labeled`` rows."""
+    target = folder / f"y_n{n_rows}_l{n_labeled}"
+    if (target / "info").exists():
+        return target
+    target.mkdir(exist_ok=True)
+    labeled = np.sort(np.random.default_rng(3).choice(n_rows, n_labeled, replace=False))
+    for i in range(n_rows // chunk):
+        y = np.full(chunk, -1, dtype=np.int8)
+        mine = labeled[(labeled >= i * chunk) & (labeled < (i + 1) * chunk)] - i * chunk
+        y[mine] = np.load(folder / "truth" / f"{i}.npy", mmap_mode="r")[mine]
+        np.save(target / f"{i}.npy", y)
+    _write_stack_info(target, (chunk,) * (n_rows // chunk), "i1")
+    return target
+
+
+def _ooc_model(estimator, seed):
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.naive_bayes import GaussianNB
+
+    from pseudo_sklearn import PseudoLabelClassifier
+
+    inner = {
+        "sgd": SGDClassifier(loss="log_loss", random_state=0),
+        "gnb": GaussianNB(),
+    }[estimator]
+    return PseudoLabelClassifier(inner, random_state=seed)
+
+
+def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
+    """One out-of-core fit (``kind="dask"``) or its in-memory reference
+    (``"memory"``); runs in its own subprocess, which is the driver."""
+    import warnings
+
+    X_test, y_test = _ooc_blobs(7, OOC_N_TEST)
+    if kind == "memory":
+        import dask.array as da
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X = da.from_npy_stack(str(Path(folder) / "X"))[:n_rows].compute()
+            y = da.from_npy_stack(str(labels)).compute()
+        _reset_peak_rss()
+        rss_before = _current_rss() or _peak_rss()
+        model = _ooc_model(estimator, seed)
+        start = time.perf_counter()
+        model.fit(X, y)
+        fit_time = time.perf_counter() - start
+        return {
+            "fit_time": fit_time,
+            "driver_peak": _peak_rss(),
+            "driver_extra": max(0, _peak_rss() - rss_before),
+            "accuracy": float(np.mean(model.predict(X_test) == y_test)),
+            "n_iter": int(model.n_iter_),
+            "rows_labeled": int(sum(r["n_drawn"] for r in model.history_)),
+        }
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        X = da.from_npy_stack(str(Path(folder) / "X"))[:n_rows]
+        y = da.from_npy_stack(str(labels))
+        # A first fit on one chunk imports what fitting imports lazily, on the
+        # driver and the workers, so that it is not counted.
+        chunk = X.chunks[0][0]
+        warm = _ooc_model(estimator, seed).set_params(max_iter=1)
+        warm.fit(X[:chunk], y[:chunk])
+        idle = client.run(_current_rss)
+        client.run(_reset_peak_rss)
+        _reset_peak_rss()
+        model = _ooc_model(estimator, seed)
+        start = time.perf_counter()
+        model.fit(X, y)
+        fit_time = time.perf_counter() - start
+        driver_peak = _peak_rss()
+        worker_peaks = client.run(_peak_rss)
+        client.run(_reset_peak_rss)
+        start = time.perf_counter()
+        model.predict_proba(X).sum(axis=0).compute()
+        pass_time = time.perf_counter() - start
+        pass_peaks = client.run(_peak_rss)
+    history = model.history_
+    return {
+        "fit_time": fit_time,
+        "pass_time": pass_time,
+        "driver_peak": driver_peak,
+        "worker_idle": sorted(idle.values()),
+        "worker_peaks": sorted(worker_peaks.values()),
+        "worker_pass_peaks": sorted(pass_peaks.values()),
+        "accuracy": float(np.mean(model.predict(X_test) == y_test)),
+        "n_iter": int(model.n_iter_),
+        "termination": model.termination_condition_,
+        "drift_restored": bool(model.drift_restored_),
+        "rows_labeled": int(sum(r["n_drawn"] for r in history)),
+        "rows_added": int(sum(r["n_added"] for r in history)),
+        "largest_batch": int(max((r["n_drawn"] for r in history), default=0)),
+        "chunk_rows": int(chunk),
+    }
+
+
+def run_ooc(kind, folder, labels, n_rows, estimator, timeout, seed=0):
+    command = [
+        sys.executable,
+        __file__,
+        "--ooc-measure",
+        kind,
+        str(folder),
+        str(labels),
+        str(n_rows),
+        str(seed),
+        estimator,
+    ]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": f"timed out after {timeout:g} s"}
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["(no output)"]
+        return {"status": "failed: " + lines[-1]}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["status"] = "ok"
+    return result
+
+
+def worker_bound(result, n_features=OOC_FEATURES):
+    """The stated bound of a worker's peak RSS during the fit: its idle RSS,
+    plus two chunks (the one being read and the one held between batches),
+    plus the rows of one batch (labeled rows waiting for the driver's
+    choice, all on one worker at worst), each copied once while being cut,
+    plus 32 MiB for Dask's transfer buffers and the predictions of one
+    ``chunk_size`` slice.
+    """
+    row = 4 * n_features
+    chunk = result["chunk_rows"] * row
+    batch = result["largest_batch"] * row
+    return max(result["worker_idle"]) + 2 * chunk + 2 * batch + 32 * MiB
+
+
+def measure_ooc(args, log):
+    rows = []
+    folder = ooc_pool(max(args.ooc_sizes), args.ooc_chunk, args.ooc_cache, log)
+    for n_rows in sorted(args.ooc_sizes):
+        labels = ooc_labels(folder, n_rows, args.ooc_labeled, args.ooc_chunk)
+        for estimator in args.ooc_estimators:
+            row = {"n_pool": n_rows, "estimator": estimator}
+            for kind in ("dask", "memory"):
+                if kind == "memory" and n_rows > args.ooc_in_memory_max:
+                    row[kind] = {"status": "not run (> --ooc-in-memory-max)"}
+                    continue
+                row[kind] = result = run_ooc(
+                    kind, folder, labels, n_rows, estimator, args.timeout
+                )
+                if result["status"] != "ok":
+                    log(f"out of core {n_rows} {estimator}: {kind} {result['status']}")
+                    continue
+                log(
+                    f"out of core {n_rows} {estimator}: {kind} fit "
+                    f"{result['fit_time']:.1f} s, driver peak "
+                    f"{_mib(result['driver_peak'])} MiB, accuracy "
+                    f"{result['accuracy']:.4f}"
+                )
+            rows.append(row)
+    return rows
+
+
+def print_ooc_table(rows, args):
+    print(
+        "\nOut of core: a Dask pool on disk, 2 worker processes x 1 thread, "
+        f"{args.ooc_labeled} labeled rows, chunks of {args.ooc_chunk} rows "
+        f"({args.ooc_chunk * 4 * OOC_FEATURES / MiB:.0f} MiB); sgd = "
+        "SGDClassifier(log_loss), gnb = GaussianNB(); memory in MiB"
+    )
+    header = (
+        f"{'pool':>10} | {'est':<3} | {'fit s':>7} | {'rows/s':>8} | "
+        f"{'pass s':>6} | {'fit/pass':>8} | {'driver':>6} | "
+        f"{'workers (bound)':>17} | {'acc':>7} | {'in-mem acc':>10} | "
+        f"{'mem fit s':>9} | {'mem RSS':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        d, m = row["dask"], row["memory"]
+        lead = f"{row['n_pool']:>10} | {row['estimator']:<3} | "
+        if d["status"] != "ok":
+            print(lead + d["status"])
+            continue
+        workers = "/".join(_mib(p) for p in d["worker_peaks"])
+        workers += f" ({_mib(worker_bound(d))})"
+        mem_ok = m["status"] == "ok"
+        mem_acc = f"{m['accuracy']:.4f}" if mem_ok else "-"
+        mem_time = f"{m['fit_time']:.1f}" if mem_ok else "-"
+        mem_rss = _mib(m["driver_peak"]) if mem_ok else "-"
+        print(
+            lead + f"{d['fit_time']:>7.1f} | "
+            f"{d['rows_labeled'] / d['fit_time']:>8.3g} | {d['pass_time']:>6.1f} | "
+            f"{d['fit_time'] / d['pass_time']:>8.2f} | {_mib(d['driver_peak']):>6} | "
+            f"{workers:>17} | {d['accuracy']:>7.4f} | "
+            f"{mem_acc:>10} | {mem_time:>9} | {mem_rss:>7}"
+        )
+    print(
+        "rows/s: rows labeled by the workers per second of fit; pass: one "
+        "blockwise predict_proba over the pool; workers: peak RSS of each during "
+        "the fit, and the bound of worker_bound()"
+    )
+    for estimator in dict.fromkeys(row["estimator"] for row in rows):
+        print_ooc_targets([row for row in rows if row["estimator"] == estimator])
+
+
+def _verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def print_ooc_targets(rows):
+    """The issue's targets, met or MISSED, for one estimator's rows."""
+    done = {row["n_pool"]: row for row in rows if row["dask"]["status"] == "ok"}
+    if not done:
+        return
+    est = rows[0]["estimator"]
+    for n, row in sorted(done.items()):
+        d = row["dask"]
+        peak = max(d["worker_peaks"])
+        print(
+            f"target, {est}, worker peak within the bound at {n}: "
+            f"{_verdict(peak <= worker_bound(d))} ({_mib(peak)} MiB, bound "
+            f"{_mib(worker_bound(d))} MiB)"
+        )
+    largest = max(done)
+    d = done[largest]["dask"]
+    print(
+        f"target, {est}, driver peak <= 1 GiB at {largest}: "
+        f"{_verdict(d['driver_peak'] <= 2**30)} ({_mib(d['driver_peak'])} MiB)"
+    )
+    ratio = d["fit_time"] / d["pass_time"]
+    print(
+        f"target, {est}, fit within 3 predict_proba passes at {largest}: "
+        f"{_verdict(ratio <= 3)} ({ratio:.2f} passes)"
+    )
+    for n, row in sorted(done.items()):
+        if n * 10 in done:
+            ratio = done[n * 10]["dask"]["fit_time"] / row["dask"]["fit_time"]
+            print(
+                f"target, {est}, t({n * 10})/t({n}) <= 12: {_verdict(ratio <= 12)} "
+                f"({ratio:.1f})"
+            )
+    for n, row in sorted(done.items()):
+        if row["memory"]["status"] == "ok":
+            gap = 100 * (row["dask"]["accuracy"] - row["memory"]["accuracy"])
+            print(
+                f"target, {est}, accuracy equal to in-memory to 0.1 point at {n}: "
+                f"{_verdict(abs(gap) <= 0.1)} ({gap:+.3f} points)"
+            )
+        if row["dask"]["drift_restored"]:
+            print(f"pool {n}, {est}: the drift check returned the supervised fit")
+    if 10**8 not in done:
+        print(f"{est}: no 10^8 row in this run (--ooc-sizes)")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_options(
         parser,
-        quick_help="pools of 1,000, 3,000, 10,000 rows, 2,000 test rows; ST up to "
-        "3,000 unless --st-max-pool",
+        quick_help="pools of 1,000 and 10,000 rows, 2,000 test rows, ST at 1,000 "
+        "unless --st-max-pool; out of core 200,000 rows in chunks of 20,000, "
+        "2,000 labeled, sgd only",
         seeds=None,
     )
     parser.add_argument(
@@ -440,13 +796,44 @@ def parse_args(argv):
         default=300,
         help="skip the tracemalloc fit when the timed fit took longer",
     )
+    parser.add_argument(
+        "--tables",
+        choices=["all", "in-memory", "out-of-core"],
+        default="all",
+        help="which measurements to run (default all)",
+    )
+    parser.add_argument(
+        "--ooc-sizes", type=int, nargs="+", default=[10**6, 10**7, 10**8]
+    )
+    parser.add_argument("--ooc-chunk", type=int, default=250_000)
+    parser.add_argument(
+        "--ooc-estimators", nargs="+", choices=["sgd", "gnb"], default=["sgd", "gnb"]
+    )
+    parser.add_argument("--ooc-labeled", type=int, default=10_000)
+    parser.add_argument(
+        "--ooc-in-memory-max",
+        type=int,
+        default=10**7,
+        help="largest out-of-core pool also fitted in memory",
+    )
+    parser.add_argument(
+        "--ooc-cache",
+        type=Path,
+        default=OOC_CACHE,
+        help=f"folder of the generated pools (default {OOC_CACHE})",
+    )
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--ooc-measure", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes = [1_000, 3_000, 10_000]
+        args.sizes = [1_000, 10_000]
         args.n_test = 2_000
         if args.st_max_pool is None:
-            args.st_max_pool = 3_000
+            args.st_max_pool = 1_000
+        args.ooc_sizes = [200_000]
+        args.ooc_chunk = 20_000
+        args.ooc_labeled = 2_000
+        args.ooc_estimators = ["sgd"]
     return args
 
 
@@ -484,12 +871,25 @@ def main(argv=None):
         method, data_dir = args.measure
         print(json.dumps(measure(method, data_dir, args.trace_max_seconds)))
         return None
+    if args.ooc_measure:
+        kind, folder, labels, n_rows, seed, estimator = args.ooc_measure
+        result = ooc_measure(kind, folder, labels, int(n_rows), int(seed), estimator)
+        print(json.dumps(result))
+        return None
     log = Log()
-    rows = [measure_pool(n_pool, args, log) for n_pool in sorted(args.sizes)]
-    print_table(rows)
+    rows, ooc_rows = [], []
+    if args.tables in ("all", "in-memory"):
+        rows = [measure_pool(n_pool, args, log) for n_pool in sorted(args.sizes)]
+        print_table(rows)
+    if args.tables in ("all", "out-of-core"):
+        ooc_rows = measure_ooc(args, log)
+        print_ooc_table(ooc_rows, args)
     name = "scaling_quick" if args.quick else "scaling"
-    path = write_json(args.out, name, {"args": vars(args), "rows": rows})
-    png = save_plot(draw(rows), Path(args.out) / f"{name}.png")
+    if args.tables != "all":
+        name += "_" + args.tables.replace("-", "_")
+    payload = {"args": vars(args), "rows": rows, "out_of_core": ooc_rows}
+    path = write_json(args.out, name, payload)
+    png = save_plot(draw(rows), Path(args.out) / f"{name}.png") if rows else None
     log(f"done; wrote {path}" + (f" and {png}" if png else ""))
     return rows
 
