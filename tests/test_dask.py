@@ -311,3 +311,14 @@ def test_fit_reads_the_pool_once_per_pass(data):
     # batches (of 1,440 rows, from chunks of 4,000) once more.
     assert model.n_iter_ == 25
     assert_array_equal(per_chunk, np.full(n_chunks, 2))
+
+
+def test_warnings_name_the_line_that_called_fit(data):
+    X = da.from_array(data["X"][:2_000], chunks=500)
+    y = np.zeros(2_000, dtype=int)
+    y[::2] = 1
+    with dask.config.set(scheduler="sync"), pytest.warns(UserWarning) as record:
+        model = _clf().fit(X, y)
+    assert "no unlabeled row" in str(record[0].message)
+    assert record[0].filename == __file__
+    assert model.n_iter_ == 0 and model.termination_condition_ == "all_labeled"

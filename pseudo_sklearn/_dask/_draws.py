@@ -62,7 +62,8 @@ class _RowState:
         self.n_pool -= positions.shape[0]
 
     def transduction(self, classes):
-        """``transduction_``: each row's label, -1 where it has none.
+        """``transduction_``: each row's label, -1 where it has none; called once,
+        at the end of the fit.
 
         With integer classes, in the smallest signed dtype holding them and -1
         (the codes themselves when the classes are 0, 1, ...); otherwise in the
@@ -70,7 +71,8 @@ class _RowState:
         """
         if classes.dtype.kind in "iu":
             if np.array_equal(classes, np.arange(classes.shape[0])):
-                return self.codes.copy()
+                # The codes are the labels: no copy (the state ends with the fit).
+                return self.codes
             dtype = smallest_signed(classes.min(), classes.max())
         else:
             dtype = classes.dtype

@@ -4,6 +4,7 @@ workers and the model on the driver."""
 import copy
 import time
 import uuid
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -88,11 +89,22 @@ def clear_fitted(clf):
 def fit_dask(clf, X, y, sample_weight, fit_params):
     """Fit ``clf`` on a Dask ``X``; see :mod:`pseudo_sklearn._dask`."""
     clear_fitted(clf)
-    try:
-        fitted = _DaskFit(clf, X, y, sample_weight, fit_params).run()
-    except BaseException:
+    # The core's warnings name the caller of ``fit`` through a stacklevel
+    # counted for the in-memory path; here they are raised deeper, so they
+    # are caught and raised again from the caller's line.
+    error = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitted = _DaskFit(clf, X, y, sample_weight, fit_params).run()
+        except BaseException as exc:
+            error = exc
+    for warning in caught:
+        # fit_dask <- PseudoLabelClassifier.fit <- _fit_context <- the caller
+        warnings.warn(warning.message, warning.category, stacklevel=4)
+    if error is not None:
         clear_fitted(clf)
-        raise
+        raise error
     for name, value in fitted.items():
         setattr(clf, name, value)
     return clf
