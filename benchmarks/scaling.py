@@ -60,9 +60,13 @@ Out of core (issue 32): the same library on a pool that is never in memory,
 ``PseudoLabelClassifier(SGDClassifier(loss="log_loss", random_state=0),
 random_state=0)`` (the defaults: partial refits, per-class quota, averaging,
 weight cap, drift check) fitted on a Dask array read lazily from ``.npy`` files
-(``da.from_npy_stack``, memory-mapped) on a ``distributed.LocalCluster`` of 2
-worker processes of 1 thread each, started in the measuring subprocess (which
-is the driver and also runs the scheduler). The pool: ``--ooc-sizes`` rows
+(``da.from_npy_stack``, memory-mapped) on a cluster of 2 worker processes of
+1 thread each, started by the measuring subprocess (the driver): by default
+with the scheduler in a process of its own, as with a real cluster
+(``distributed``'s ``SubprocessCluster``), so that the driver's RSS is the
+client's; ``--ooc-scheduler in-driver`` runs it inside the driver, as
+``LocalCluster`` does (the scheduler's peak RSS is reported either way). The
+pool: ``--ooc-sizes`` rows
 (10^6, 10^7, 10^8) of 20 float32 features, Gaussian blobs around 5 class
 centres (``0.5 * randn(5, 20)``, seed 12345; unit noise), chunk ``i`` seeded
 ``1000 + i``, in chunks of ``--ooc-chunk`` rows (250,000: 19 MiB), with
@@ -528,7 +532,7 @@ def _ooc_model(estimator, seed):
     return PseudoLabelClassifier(inner, random_state=seed)
 
 
-def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
+def ooc_measure(kind, folder, labels, n_rows, seed, estimator, scheduler="process"):
     """One out-of-core fit (``kind="dask"``) or its in-memory reference
     (``"memory"``); runs in its own subprocess, which is the driver."""
     import warnings
@@ -557,17 +561,22 @@ def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
         }
     import dask.array as da
     from distributed import Client, LocalCluster
+    from distributed.deploy.subprocess import SubprocessCluster
 
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    options = {
+        "n_workers": 2,
+        "threads_per_worker": 1,
+        "host": "127.0.0.1",
+        "dashboard_address": None,
+    }
+    # "process": the scheduler in a process of its own, as with a real
+    # cluster, so that the driver's RSS is the client's; "in-driver": the
+    # LocalCluster default, the scheduler inside the driver's process.
+    if scheduler == "process":
+        cluster = SubprocessCluster(**options)
+    else:
+        cluster = LocalCluster(processes=True, **options)
+    with cluster, Client(cluster) as client:
         X = da.from_npy_stack(str(Path(folder) / "X"))[:n_rows]
         y = da.from_npy_stack(str(labels))
         # A first fit on one chunk imports what fitting imports lazily, on the
@@ -577,6 +586,7 @@ def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
         warm.fit(X[:chunk], y[:chunk])
         idle = client.run(_current_rss)
         client.run(_reset_peak_rss)
+        client.run_on_scheduler(_reset_peak_rss)
         _reset_peak_rss()
         model = _ooc_model(estimator, seed)
         start = time.perf_counter()
@@ -584,6 +594,7 @@ def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
         fit_time = time.perf_counter() - start
         driver_peak = _peak_rss()
         worker_peaks = client.run(_peak_rss)
+        scheduler_peak = client.run_on_scheduler(_peak_rss)
         client.run(_reset_peak_rss)
         start = time.perf_counter()
         model.predict_proba(X).sum(axis=0).compute()
@@ -594,6 +605,8 @@ def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
         "fit_time": fit_time,
         "pass_time": pass_time,
         "driver_peak": driver_peak,
+        "scheduler": scheduler,
+        "scheduler_peak": scheduler_peak,
         "worker_idle": sorted(idle.values()),
         "worker_peaks": sorted(worker_peaks.values()),
         "worker_pass_peaks": sorted(pass_peaks.values()),
@@ -608,7 +621,7 @@ def ooc_measure(kind, folder, labels, n_rows, seed, estimator):
     }
 
 
-def run_ooc(kind, folder, labels, n_rows, estimator, timeout, seed=0):
+def run_ooc(kind, folder, labels, n_rows, estimator, timeout, scheduler, seed=0):
     command = [
         sys.executable,
         __file__,
@@ -619,6 +632,7 @@ def run_ooc(kind, folder, labels, n_rows, estimator, timeout, seed=0):
         str(n_rows),
         str(seed),
         estimator,
+        scheduler,
     ]
     try:
         done = subprocess.run(
@@ -660,7 +674,13 @@ def measure_ooc(args, log):
                     row[kind] = {"status": "not run (> --ooc-in-memory-max)"}
                     continue
                 row[kind] = result = run_ooc(
-                    kind, folder, labels, n_rows, estimator, args.timeout
+                    kind,
+                    folder,
+                    labels,
+                    n_rows,
+                    estimator,
+                    args.timeout,
+                    args.ooc_scheduler,
                 )
                 if result["status"] != "ok":
                     log(f"out of core {n_rows} {estimator}: {kind} {result['status']}")
@@ -684,7 +704,7 @@ def print_ooc_table(rows, args):
     )
     header = (
         f"{'pool':>10} | {'est':<3} | {'fit s':>7} | {'rows/s':>8} | "
-        f"{'pass s':>6} | {'fit/pass':>8} | {'driver':>6} | "
+        f"{'pass s':>6} | {'fit/pass':>8} | {'driver':>6} | {'sched':>5} | "
         f"{'workers (bound)':>17} | {'acc':>7} | {'in-mem acc':>10} | "
         f"{'mem fit s':>9} | {'mem RSS':>7}"
     )
@@ -706,13 +726,14 @@ def print_ooc_table(rows, args):
             lead + f"{d['fit_time']:>7.1f} | "
             f"{d['rows_labeled'] / d['fit_time']:>8.3g} | {d['pass_time']:>6.1f} | "
             f"{d['fit_time'] / d['pass_time']:>8.2f} | {_mib(d['driver_peak']):>6} | "
+            f"{_mib(d.get('scheduler_peak')):>5} | "
             f"{workers:>17} | {d['accuracy']:>7.4f} | "
             f"{mem_acc:>10} | {mem_time:>9} | {mem_rss:>7}"
         )
     print(
         "rows/s: rows labeled by the workers per second of fit; pass: one "
-        "blockwise predict_proba over the pool; workers: peak RSS of each during "
-        "the fit, and the bound of worker_bound()"
+        "blockwise predict_proba over the pool; driver, sched(uler), workers: "
+        "peak RSS during the fit (each worker's, and the bound of worker_bound())"
     )
     for estimator in dict.fromkeys(row["estimator"] for row in rows):
         print_ooc_targets([row for row in rows if row["estimator"] == estimator])
@@ -823,7 +844,14 @@ def parse_args(argv):
         help=f"folder of the generated pools (default {OOC_CACHE})",
     )
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--ooc-measure", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ooc-scheduler",
+        choices=["process", "in-driver"],
+        default="process",
+        help="the Dask scheduler in a process of its own (default) or in the "
+        "driver's (LocalCluster's default)",
+    )
+    parser.add_argument("--ooc-measure", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes = [1_000, 10_000]
@@ -872,8 +900,10 @@ def main(argv=None):
         print(json.dumps(measure(method, data_dir, args.trace_max_seconds)))
         return None
     if args.ooc_measure:
-        kind, folder, labels, n_rows, seed, estimator = args.ooc_measure
-        result = ooc_measure(kind, folder, labels, int(n_rows), int(seed), estimator)
+        kind, folder, labels, n_rows, seed, estimator, scheduler = args.ooc_measure
+        result = ooc_measure(
+            kind, folder, labels, int(n_rows), int(seed), estimator, scheduler
+        )
         print(json.dumps(result))
         return None
     log = Log()
