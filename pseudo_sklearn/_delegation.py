@@ -16,6 +16,11 @@ def _is_dataframe(X):
     return hasattr(X, "iloc") and hasattr(X, "columns")
 
 
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (the protocol, without importing Dask)."""
+    return hasattr(X, "__dask_graph__") and callable(X.__dask_graph__)
+
+
 class _DelegateToEstimatorMixin:
     """``predict`` and its kin call ``estimator_``'s, routing their metadata.
 
@@ -46,6 +51,11 @@ class _DelegateToEstimatorMixin:
 
     def _delegate(self, method, X, params):
         check_is_fitted(self)
+        if is_dask_collection(X):
+            # Blockwise, as dask-ml's ParallelPostFit: a Dask array comes back.
+            from ._dask import predict_blockwise
+
+            return predict_blockwise(self, method, X, self._route(method, params))
         X = self._check_X_predict(X)
         return getattr(self.estimator_, method)(X, **self._route(method, params))
 

@@ -18,7 +18,7 @@ from ._checks import (
     validate_fit_data,
     warn_about_pool,
 )
-from ._delegation import _DelegateToEstimatorMixin
+from ._delegation import _DelegateToEstimatorMixin, is_dask_collection
 from ._guard import _Guard, split_validation
 from ._labeling import label_rows
 from ._monitor import _Monitor, iteration_record, print_record, restore_on_drift
@@ -417,6 +417,11 @@ class PseudoLabelClassifier(
         self : object
             The fitted estimator.
         """
+        if is_dask_collection(X):
+            # A pool larger than memory: the leaf module that imports Dask.
+            from ._dask import fit_dask
+
+            return fit_dask(self, X, y, sample_weight, fit_params)
         routing = _routing_enabled()
         if not routing:
             _raise_for_params(fit_params, self, "fit")
