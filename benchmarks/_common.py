@@ -67,6 +67,7 @@ N_MNIST_TRAIN = 60_000
 # a new safety mechanism's off switch belongs here too.
 _PUBLISHED_LOOP = {
     "sample_rate": 0.04,
+    "teacher": None,
     "threshold": None,
     "per_class_quota": False,
     "max_iter": None,

@@ -38,6 +38,12 @@ def check_capabilities(clf, sample_weight, routing):
     _check_weights(clf, sample_weight, routing)
 
 
+def given_teacher(clf):
+    """The teacher estimator the user passed, or None (also for "auto" and
+    "bagging", which name the library's own committee)."""
+    return None if isinstance(clf.teacher, str) else clf.teacher
+
+
 def _check_classifiers(clf):
     if not is_classifier(clf.estimator):
         raise ValueError(
@@ -46,7 +52,7 @@ def _check_classifiers(clf):
             "SGDClassifier(loss='log_loss'), or a Pipeline that ends in a "
             "classifier."
         )
-    if clf.teacher is not None and not is_classifier(clf.teacher):
+    if given_teacher(clf) is not None and not is_classifier(clf.teacher):
         raise ValueError(
             f"teacher={type(clf.teacher).__name__} is not a classifier; pass "
             "a classifier (or LabelSpreading), or teacher=None to let the "
@@ -55,8 +61,9 @@ def _check_classifiers(clf):
 
 
 def _check_proba(clf):
-    labeler = clf.estimator if clf.teacher is None else clf.teacher
-    labeler_name = "estimator" if clf.teacher is None else "teacher"
+    teacher = given_teacher(clf)
+    labeler = clf.estimator if teacher is None else teacher
+    labeler_name = "estimator" if teacher is None else "teacher"
     # parameter -> (whether it needs predict_proba, the value that does not)
     needs_proba = {
         "threshold": (clf.threshold not in (None, "auto"), None),

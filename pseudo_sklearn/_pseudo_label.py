@@ -18,6 +18,7 @@ from ._checks import (
     validate_fit_data,
     warn_about_pool,
 )
+from ._committee import _BaggingCommittee
 from ._delegation import _DelegateToEstimatorMixin, is_dask_collection
 from ._guard import _Guard, split_validation
 from ._labeling import label_rows
@@ -28,14 +29,17 @@ from ._settings import (
     PARAMETER_CONSTRAINTS,
     averager,
     calibrate,
+    given_teacher,
+    has_teacher,
     iteration_threshold,
     max_iterations,
     planned_iterations,
     pseudo_scale,
     refit_mode,
     use_quota,
+    uses_committee,
 )
-from ._teacher import fit_teacher
+from ._teacher import fit_committee, fit_teacher
 from ._training_set import _Pool, _TrainingSet
 from .utils._compat import (
     _fit_context,
@@ -63,7 +67,7 @@ class PseudoLabelClassifier(
     pool. The returned model has been trained on every row that was added,
     unless the checks (``drift_check``, ``validation_fraction``) return the
     supervised fit instead. The defaults are the safe settings of the user
-    guide; ``threshold=None, per_class_quota=False, max_iter=None,
+    guide; ``teacher=None, threshold=None, per_class_quota=False, max_iter=None,
     average=False, max_pseudo_ratio=None, drift_check=None`` is the published
     algorithm.
 
@@ -117,15 +121,32 @@ class PseudoLabelClassifier(
         the weight of all pseudo-labeled rows at each refit, e.g. Lee's ramp
         ``functools.partial(alpha_schedule, T1=2, T2=10, alpha_f=1.0)``.
 
-    teacher : estimator object or None, default=None
-        When set, this classifier labels the pool and the wrapped estimator is
+    teacher : estimator object, "auto", "bagging" or None, default="auto"
+        What labels the pool. ``None``: the current model (self-training, the
+        published algorithm). ``"bagging"``: a committee of 10 copies of the
+        estimator, each fitted on a bootstrap sample of the labeled rows (drawn
+        within each class), labels the whole pool at once by its mean
+        probability, and the estimator is refitted once on the labeled rows
+        plus those labels. The committee is used only when its out-of-bag
+        predictions of the labeled rows beat the estimator's cross-validated
+        ones by more than noise (``b - c > sqrt(b + c)``, ``b`` rows right only
+        with the committee, ``c`` only with the estimator); otherwise the
+        supervised fit is returned with a warning
+        (``termination_condition_="untrusted"``). A model refitted from
+        scratch on its own labels reproduces them, and a tree exactly; a
+        committee gives it labels it could not produce alone. ``"auto"`` is
+        ``"bagging"`` unless the refits are partial updates of a linear model
+        (``SGDClassifier``...), which are averaged and do learn from their own
+        labels (the MNIST benchmark), and is then ``None``. An estimator: this
+        classifier labels the pool and the wrapped estimator is
         the student that is trained on the labels. It sees the same ``X`` as
         the student (a Pipeline teacher can select or transform columns). A
         teacher that takes -1 rows itself (``LabelSpreading``,
         ``LabelPropagation``, ``SelfTrainingClassifier`` or a
         PseudoLabelClassifier, possibly at the end of a Pipeline) is fitted on
         every row; any other teacher on the labeled rows. Fitted once, before
-        the first iteration. ``None``: the current model labels the pool.
+        the first iteration. A teacher's labels do not feed back into it, so
+        ``threshold`` and ``per_class_quota`` default to off with one.
 
     validation_fraction : float or None, default=None
         The guard. When set, in (0, 1): this fraction of the labeled rows is
@@ -244,7 +265,10 @@ class PseudoLabelClassifier(
         schedule), or the one ``threshold="auto"`` calibrated.
 
     teacher_ : estimator object
-        The fitted teacher; only with ``teacher``.
+        The fitted teacher; only when one labeled the pool (a ``teacher``
+        estimator, or the committee of ``teacher="auto"``/``"bagging"``). The
+        committee's ``trusted``, ``gained`` and ``lost`` say whether it beat
+        the estimator on the labeled rows, and by how many rows.
 
     best_iteration_ : int
         The iteration whose model was returned (0: the supervised fit); only
@@ -328,7 +352,8 @@ class PseudoLabelClassifier(
     >>> y_semi = y.copy()
     >>> y_semi[np.random.RandomState(0).rand(len(y)) < 0.9] = -1
     >>> clf = PseudoLabelClassifier(
-    ...     LogisticRegression(max_iter=1000), sample_rate=0.25, random_state=0
+    ...     LogisticRegression(max_iter=1000), teacher=None, sample_rate=0.25,
+    ...     random_state=0,
     ... )
     >>> clf.fit(X, y_semi).n_iter_
     4
@@ -343,6 +368,20 @@ class PseudoLabelClassifier(
     >>> published = clf.set_params(per_class_quota=False, max_iter=None)
     >>> bool((published.fit(X, y_semi).transduction_ != -1).all())
     True
+
+    A decision tree refitted on its own labels learns nothing from them; by
+    default a bagging committee of trees labels the pool, since its
+    out-of-bag predictions beat the tree's own on the labeled rows:
+
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> tree = PseudoLabelClassifier(DecisionTreeClassifier(random_state=0),
+    ...                              random_state=0).fit(X, y_semi)
+    >>> tree.teacher_.trusted, tree.n_iter_
+    (True, 1)
+    >>> supervised = DecisionTreeClassifier(random_state=0)
+    >>> supervised = supervised.fit(X[y_semi != -1], y[y_semi != -1])
+    >>> round(supervised.score(X, y), 3), round(tree.score(X, y), 3)
+    (0.771, 0.869)
     """
 
     _parameter_constraints: dict = PARAMETER_CONSTRAINTS
@@ -355,7 +394,7 @@ class PseudoLabelClassifier(
         threshold="auto",
         per_class_quota="auto",
         pseudo_weight=1.0,
-        teacher=None,
+        teacher="auto",
         validation_fraction=None,
         n_iter_no_change=None,
         max_iter="auto",
@@ -443,9 +482,13 @@ class PseudoLabelClassifier(
 
         estimator = train.fit(clone(self.estimator), X, train_rows, 0, est_params)
         self.classes_ = estimator.classes_
-        if self.teacher is not None:
+        trusted = True
+        if uses_committee(self, estimator) and len(pool) > 0 and self.max_iter != 0:
+            self.teacher_ = fit_committee(self, X, train, est_params, rng)
+            trusted = self.teacher_.trusted
+        elif given_teacher(self) is not None:
             self.teacher_ = fit_teacher(self.teacher, X, y, train_rows, validation_rows)
-        trusted = calibrate(self, X, train, rng)
+        trusted = calibrate(self, X, train, rng) and trusted
         guard = _Guard(
             X,
             y,
@@ -477,7 +520,8 @@ class PseudoLabelClassifier(
         shares = [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
         class_prior = (self.classes_, np.array(shares))
         quota = use_quota(self)
-        max_iter = max_iterations(self, pool.n_initial)
+        committee = isinstance(getattr(self, "teacher_", None), _BaggingCommittee)
+        max_iter = 1 if committee else max_iterations(self, pool.n_initial)
         n_planned = planned_iterations(self, pool.n_initial, max_iter, quota)
         average = averager(self, estimator)
         monitor = _Monitor(X, train.labels, train.labeled_rows, pool.rows)
@@ -491,9 +535,11 @@ class PseudoLabelClassifier(
                 self.termination_condition_ = "max_iter"
                 break
             self.n_iter_ = it = self.n_iter_ + 1
-            taken = pool.draw(batch_size(self.sample_rate, pool.n_initial, it))
+            # The committee's labels do not change: the whole pool at once.
+            size = len(pool) if committee else self.sample_rate
+            taken = pool.draw(batch_size(size, pool.n_initial, it))
             drawn = pool.rows[taken]
-            labeler = estimator if self.teacher is None else self.teacher_
+            labeler = self.teacher_ if has_teacher(self) else estimator
             labels, confidence = label_rows(
                 labeler,
                 X,
@@ -532,7 +578,7 @@ class PseudoLabelClassifier(
         self.drift_restored_ = False
         # A student of a better teacher fits its few labeled rows less closely
         # and generalises better: there the check records but does not act.
-        acts = not guard.active and self.teacher is None
+        acts = not guard.active and not has_teacher(self)
         if self.n_iter_ and monitor.drifted and acts:
             model, self.drift_restored_ = restore_on_drift(
                 self.drift_check, self.labeled_scores_, model, supervised
@@ -541,7 +587,9 @@ class PseudoLabelClassifier(
 
     def _refit(self, estimator, X, train, new_rows, iteration, est_params):
         """The model after adding ``new_rows`` to the training set."""
-        mode = refit_mode(self)
+        # The committee's student is refitted once, on every row.
+        committee = isinstance(getattr(self, "teacher_", None), _BaggingCommittee)
+        mode = "full" if committee else refit_mode(self)
         if mode == "partial":
             # One partial_fit on the new rows with the labeled rows, so that the
             # true labels keep anchoring the model while pseudo-labels stream in.

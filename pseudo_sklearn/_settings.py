@@ -14,7 +14,7 @@ import numpy as np
 
 from ._averaging import _CoefficientAverage, linear_step
 from ._calibration import calibrated_threshold
-from ._checks import has_method_parameter
+from ._checks import given_teacher, has_method_parameter
 from ._schedules import batch_size, threshold_at
 from .utils._compat import HasMethods, Interval, RealNotInt, StrOptions
 
@@ -39,7 +39,11 @@ PARAMETER_CONSTRAINTS = {
         StrOptions({"confidence"}),
         callable,
     ],
-    "teacher": [HasMethods(["fit", "predict"]), None],
+    "teacher": [
+        HasMethods(["fit", "predict"]),
+        None,
+        StrOptions({"auto", "bagging"}),
+    ],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
     "max_iter": [
@@ -81,7 +85,7 @@ def calibrate(clf, X, train, rng):
         clf.max_iter == 0
         or not np.any(train.added_at == -1)
         or refit_mode(clf) == "partial"
-        or clf.teacher is not None
+        or has_teacher(clf)
         or not hasattr(clf.estimator, "predict_proba")
     ):
         return True
@@ -101,12 +105,33 @@ def calibrate(clf, X, train, rng):
     return True
 
 
+def uses_committee(clf, estimator):
+    """Whether the bagging committee labels the pool (``teacher``).
+
+    ``"auto"`` uses it unless the refits are partial updates of a linear model
+    (``estimator`` is the supervised fit): those are averaged and settle on
+    self-labels (the MNIST benchmark), whereas a model refitted from scratch
+    on its own labels reproduces them and learns nothing from them.
+    """
+    if clf.teacher == "bagging":
+        return True
+    if clf.teacher != "auto":
+        return False
+    return not (refit_mode(clf) == "partial" and linear_step(estimator) is not None)
+
+
+def has_teacher(clf):
+    """Whether a teacher labels the pool: the user's, or the committee once
+    ``fit`` has resolved ``teacher="auto"`` or ``"bagging"`` into ``teacher_``."""
+    return given_teacher(clf) is not None or getattr(clf, "teacher_", None) is not None
+
+
 def use_quota(clf):
     if clf.per_class_quota != "auto":
         return clf.per_class_quota
     # A teacher's labels do not feed back into the teacher: there is no
     # self-reinforcing pile-up for a quota to stop, only labels to lose.
-    return clf.teacher is None and hasattr(clf.estimator, "predict_proba")
+    return not has_teacher(clf) and hasattr(clf.estimator, "predict_proba")
 
 
 def max_iterations(clf, n_unlabeled):

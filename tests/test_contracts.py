@@ -1,6 +1,8 @@
 """scikit-learn's contracts kept by PseudoLabelClassifier (metadata routing,
 warnings, the meaning of unlabeled rows, state across fits, input checks)."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from pseudo_sklearn import PseudoLabelClassifier
 from pseudo_sklearn.model_selection import SemiSupervisedStratifiedKFold
+
+# The self-labeling loop itself: the estimator labels its own pool
+# (teacher=None) instead of the bagging committee of teacher="auto".
+SelfLabeling = functools.partial(PseudoLabelClassifier, teacher=None)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +65,7 @@ def test_fit_without_weights_under_routing(data, routing):
     X, _, y_semi = data
     # No sample_weight was given: none may be routed (it used to be None and
     # refused as "not routed to any object").
-    clf = PseudoLabelClassifier(KNeighborsClassifier(), random_state=0)
+    clf = SelfLabeling(KNeighborsClassifier(), random_state=0)
     assert clf.fit(X, y_semi).n_iter_ > 0
     pipe = make_pipeline(SimpleImputer(), clone(clf)).fit(X, y_semi)
     np.testing.assert_array_equal(pipe.predict(X), clf.predict(X))
@@ -99,7 +105,7 @@ def test_warns_when_sample_rate_exceeds_the_pool(data):
     n_unlabeled = int(np.sum(y_semi == -1))
     # Seeded, and with no confidence threshold: the automatic one draws its
     # folds at random and, unseeded, sometimes trusts no pseudo-label.
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         LogisticRegression(),
         sample_rate=n_unlabeled + 1,
         threshold=None,
@@ -133,7 +139,7 @@ def _text_labels(y):
 def test_string_minus_one_is_unlabeled_for_every_kind_of_y(data, make_y):
     X, _, y_semi = data
     y_text = make_y(y_semi)
-    clf = PseudoLabelClassifier(LogisticRegression(), random_state=0).fit(X, y_text)
+    clf = SelfLabeling(LogisticRegression(), random_state=0).fit(X, y_text)
     assert sorted(clf.classes_) == ["c0", "c1", "c2"]
     assert clf.n_iter_ > 0
     assert set(clf.predict(X)) <= {"c0", "c1", "c2"}

@@ -1,5 +1,6 @@
 """Behaviour of PseudoLabelClassifier: invariants, options and bad input."""
 
+import functools
 import pickle
 import re
 import warnings
@@ -16,6 +17,10 @@ from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 from pseudo_sklearn import PseudoLabelClassifier
+
+# The self-labeling loop itself: the estimator labels its own pool
+# (teacher=None) instead of the bagging committee of teacher="auto".
+SelfLabeling = functools.partial(PseudoLabelClassifier, teacher=None)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +75,7 @@ class SpyClassifier(ClassifierMixin, BaseEstimator):
 
 def test_labeled_rows_keep_labels_and_iteration_zero(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), sample_rate=0.1, per_class_quota=False, threshold=None, random_state=0
     )
     clf.fit(X, y_semi)
@@ -87,7 +92,7 @@ def test_labeled_rows_keep_labels_and_iteration_zero(data):
 def test_history_records_every_iteration(data):
     X, _, y_semi = data
     n_unlabeled = int(np.sum(y_semi == -1))
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(),
         sample_rate=0.25,
         per_class_quota=False,
@@ -111,7 +116,7 @@ def test_published_sample_rate_takes_25_iterations():
     X, y = make_classification(n_samples=5900 + 100, n_features=5, random_state=0)
     y_semi = y.copy()
     y_semi[100:] = -1
-    clf = PseudoLabelClassifier(logreg(), random_state=0).fit(X, y_semi)
+    clf = SelfLabeling(logreg(), random_state=0).fit(X, y_semi)
     assert clf.n_iter_ == 25
     assert [r["n_drawn"] for r in clf.history_] == [236] * 25
 
@@ -119,7 +124,7 @@ def test_published_sample_rate_takes_25_iterations():
 def test_final_model_is_trained_on_every_added_row(data):
     X, _, y_semi = data
     FIT_LOG.clear()
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         SpyClassifier(),
         sample_rate=0.3,
         per_class_quota=False,
@@ -150,7 +155,7 @@ def test_max_iter_zero_equals_supervised_fit(data):
 
 def test_max_iter_stops_early(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), sample_rate=0.1, max_iter=3, threshold=None, random_state=0
     )
     clf.fit(X, y_semi)
@@ -172,7 +177,7 @@ def test_no_unlabeled_rows_is_a_plain_fit(data):
 
 def test_threshold_keeps_confident_rows_and_returns_others_to_pool(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), threshold=0.9, sample_rate=0.2, max_iter=30, random_state=0
     )
     clf.fit(X, y_semi)
@@ -197,7 +202,7 @@ def test_rejected_rows_can_be_drawn_again():
     y_semi[30:] = -1
     # every row is drawn each iteration: rows missing the threshold must come
     # back and be added in a later iteration
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), sample_rate=1.0, threshold=0.8, max_iter=10, random_state=0
     ).fit(X, y_semi)
     assert clf.n_iter_ >= 2
@@ -207,7 +212,7 @@ def test_rejected_rows_can_be_drawn_again():
 
 def test_no_change_when_nothing_passes(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(logreg(), threshold=0.999999999, random_state=0)
+    clf = SelfLabeling(logreg(), threshold=0.999999999, random_state=0)
     clf.fit(X, y_semi)
     assert clf.termination_condition_ == "no_change"
     assert clf.history_[-1]["n_added"] == 0
@@ -255,7 +260,7 @@ def test_numpy_string_dtype_with_minus_one_string(data):
     X, _, y_semi = data
     y_u = np.where(y_semi == -1, "-1", y_semi.astype(str))
     assert y_u.dtype.kind == "U"
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), sample_rate=0.2, per_class_quota=False, threshold=None, random_state=0
     )
     clf.fit(X, y_u)
@@ -300,7 +305,7 @@ def test_sample_weight_reaches_inner_estimator_with_right_length(data):
     X, _, y_semi = data
     weights = np.linspace(1, 2, X.shape[0])
     FIT_LOG.clear()
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         SpyClassifier(),
         sample_rate=0.5,
         per_class_quota=False,
@@ -324,7 +329,7 @@ def test_sample_weight_with_metadata_routing(data):
     FIT_LOG.clear()
     with sklearn.config_context(enable_metadata_routing=True):
         inner = SpyClassifier().set_fit_request(sample_weight=True)
-        clf = PseudoLabelClassifier(
+        clf = SelfLabeling(
             inner,
             sample_rate=0.5,
             per_class_quota=False,
@@ -350,15 +355,15 @@ def test_estimator_is_not_mutated(data):
 
 def test_delegated_methods_follow_inner_estimator(data):
     X, _, y_semi = data
-    tree = PseudoLabelClassifier(DecisionTreeClassifier(random_state=0))
+    tree = SelfLabeling(DecisionTreeClassifier(random_state=0))
     assert hasattr(tree, "predict_proba")
     assert not hasattr(tree, "decision_function")
-    svc = PseudoLabelClassifier(LinearSVC(), sample_rate=0.5).fit(X, y_semi)
+    svc = SelfLabeling(LinearSVC(), sample_rate=0.5).fit(X, y_semi)
     assert hasattr(svc, "decision_function")
     assert not hasattr(svc, "predict_proba")
     assert svc.decision_function(X).shape == (600, 3)
     assert np.all(np.isnan([r["mean_confidence"] for r in svc.history_]))
-    lr = PseudoLabelClassifier(logreg(), sample_rate=0.5).fit(X, y_semi)
+    lr = SelfLabeling(logreg(), sample_rate=0.5).fit(X, y_semi)
     np.testing.assert_allclose(
         lr.predict_log_proba(X), np.log(lr.predict_proba(X)), rtol=1e-6
     )
@@ -375,7 +380,7 @@ def test_pickle_round_trip(data):
 
 def test_verbose_prints_each_iteration(data, capsys):
     X, _, y_semi = data
-    PseudoLabelClassifier(
+    SelfLabeling(
         logreg(), sample_rate=0.5, threshold=None, random_state=0, verbose=1
     ).fit(X, y_semi)
     out = capsys.readouterr().out
@@ -387,7 +392,7 @@ def test_verbose_prints_each_iteration(data, capsys):
 def test_refit_modes_return_fitted_estimator(data, refit):
     X, y, y_semi = data
     inner = SGDClassifier(loss="log_loss", random_state=0)
-    clf = PseudoLabelClassifier(inner, refit=refit, sample_rate=0.25, random_state=0)
+    clf = SelfLabeling(inner, refit=refit, sample_rate=0.25, random_state=0)
     clf.fit(X, y_semi)
     assert clf.n_iter_ == 4
     assert clf.estimator_.coef_.shape == (3, 10)
@@ -531,7 +536,7 @@ def test_auto_refit_is_partial_with_partial_fit_else_full(data):
 
 def test_per_class_quota_follows_labeled_class_shares(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), per_class_quota=True, sample_rate=0.2, max_iter=1, random_state=0
     ).fit(X, y_semi)
     added = clf.labeled_iter_ == 1
@@ -545,7 +550,7 @@ def test_per_class_quota_follows_labeled_class_shares(data):
 
 def test_sample_rate_and_threshold_schedules(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(),
         sample_rate=lambda it: 10 * it,
         threshold=lambda it: 0.0 if it < 3 else None,
@@ -553,10 +558,10 @@ def test_sample_rate_and_threshold_schedules(data):
         random_state=0,
     ).fit(X, y_semi)
     assert [r["n_drawn"] for r in clf.history_] == [10, 20, 30, 40]
-    bad = PseudoLabelClassifier(logreg(), sample_rate=lambda it: 2.5, threshold=None)
+    bad = SelfLabeling(logreg(), sample_rate=lambda it: 2.5, threshold=None)
     with pytest.raises(ValueError, match=r"sample_rate\(1\) returned 2.5"):
         bad.fit(X, y_semi)
-    bad = PseudoLabelClassifier(logreg(), threshold=lambda it: 1.5)
+    bad = SelfLabeling(logreg(), threshold=lambda it: 1.5)
     with pytest.raises(ValueError, match=r"threshold\(1\) returned 1.5"):
         bad.fit(X, y_semi)
 
@@ -565,7 +570,7 @@ def test_sample_rate_and_threshold_schedules(data):
 def test_pseudo_weight_reaches_inner_estimator(data, pseudo_weight):
     X, _, y_semi = data
     FIT_LOG.clear()
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         SpyClassifier(),
         pseudo_weight=pseudo_weight,
         sample_rate=0.5,
@@ -679,7 +684,7 @@ def test_guard_with_no_iteration_that_added_rows_returns_the_supervised_fit(data
     # A threshold no pseudo-label reaches: the first iteration adds nothing,
     # so the guard has nothing to compare and nothing to warn about.
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(
+    clf = SelfLabeling(
         logreg(), threshold=0.999999, validation_fraction=0.25, random_state=0
     )
     with warnings.catch_warnings():

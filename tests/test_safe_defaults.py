@@ -2,6 +2,7 @@
 and the drift check on the labeled rows (issues "Safe by default" and "Partial
 refits that settle")."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -16,6 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from pseudo_sklearn import PseudoLabelClassifier
 
 PUBLISHED = dict(per_class_quota=False, max_iter=None, average=False, drift_check=None)
+
+# The self-labeling loop itself: the estimator labels its own pool
+# (teacher=None) instead of the bagging committee of teacher="auto".
+SelfLabeling = functools.partial(PseudoLabelClassifier, teacher=None)
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +71,19 @@ def test_average_in_a_pipeline_and_switches(data):
     # A Pipeline has no partial_fit: its refits are full, which "auto" does
     # not average; True averages the final step's coefficients.
     pipe = make_pipeline(StandardScaler(), sgd())
-    auto = PseudoLabelClassifier(pipe, threshold=None, random_state=0).fit(X, y_semi)
-    last = PseudoLabelClassifier(
-        pipe, threshold=None, average=False, random_state=0
-    ).fit(X, y_semi)
+    auto = SelfLabeling(pipe, threshold=None, random_state=0).fit(X, y_semi)
+    last = SelfLabeling(pipe, threshold=None, average=False, random_state=0).fit(
+        X, y_semi
+    )
     np.testing.assert_array_equal(auto.estimator_[-1].coef_, last.estimator_[-1].coef_)
-    averaged = PseudoLabelClassifier(pipe, threshold=None, average=True, random_state=0)
+    averaged = SelfLabeling(pipe, threshold=None, average=True, random_state=0)
     averaged.fit(X, y_semi)
     # Same draws and the same labeling model: only the returned coefficients
     # differ.
     np.testing.assert_array_equal(averaged.transduction_, last.transduction_)
     assert not np.allclose(averaged.estimator_[-1].coef_, last.estimator_[-1].coef_)
     with pytest.raises(ValueError, match="average=True averages coef_"):
-        PseudoLabelClassifier(KNeighborsClassifier(), average=True).fit(X, y_semi)
+        SelfLabeling(KNeighborsClassifier(), average=True).fit(X, y_semi)
 
 
 def test_quota_is_on_when_the_labeler_has_predict_proba(data):
@@ -202,13 +207,13 @@ def test_pseudo_rows_cannot_outvote_the_labels_in_one_update(data):
 
 def test_auto_threshold_is_calibrated_for_full_refits(data):
     X, _, y_semi = data
-    clf = PseudoLabelClassifier(LogisticRegression(), random_state=0).fit(X, y_semi)
+    clf = SelfLabeling(LogisticRegression(), random_state=0).fit(X, y_semi)
     assert 0 < clf.threshold_ < 1
     kept = [r["mean_confidence"] for r in clf.history_ if r["n_added"]]
     assert kept and min(kept) >= clf.threshold_
     # Partial refits (and an explicit value) take no calibrated threshold.
-    assert PseudoLabelClassifier(sgd()).fit(X, y_semi).threshold_ is None
-    explicit = PseudoLabelClassifier(LogisticRegression(), threshold=0.3)
+    assert SelfLabeling(sgd()).fit(X, y_semi).threshold_ is None
+    explicit = SelfLabeling(LogisticRegression(), threshold=0.3)
     assert explicit.fit(X, y_semi).threshold_ == 0.3
 
 

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from .._checks import check_capabilities, warn_about_pool
+from .._checks import check_capabilities, given_teacher, warn_about_pool
 from .._guard import _Guard, split_validation
 from .._monitor import (
     _N_PROBE,
@@ -71,7 +71,14 @@ def check_incremental(clf):
             "Dask X does not hold in memory. Use refit='partial' (or 'auto') "
             f"with a Dask X; {name} has partial_fit."
         )
-    if clf.teacher is not None and _accepts_unlabeled(clf.teacher):
+    if clf.teacher == "bagging":
+        raise ValueError(
+            "teacher='bagging' labels the whole pool at once and refits the "
+            "estimator on every row, which a Dask X does not hold in memory. "
+            "Use teacher='auto' (the estimator labels its own batches with a "
+            "Dask X), None, or a teacher estimator."
+        )
+    if given_teacher(clf) is not None and _accepts_unlabeled(clf.teacher):
         raise ValueError(
             f"teacher={type(clf.teacher).__name__} is fitted on every row, "
             "unlabeled ones included, which a Dask X does not hold in memory. "
@@ -186,7 +193,10 @@ class _DaskFit:
         # Codes index every labeled class, those only held out included.
         self.label_classes = np.unique(self.y_lab)
         self.teacher = None
-        if clf.teacher is not None:
+        # The bagging committee of teacher="auto" needs the pool in memory;
+        # with a Dask X the estimator labels its own batches.
+        clf.__dict__.pop("teacher_", None)
+        if given_teacher(clf) is not None:
             self.teacher = fit_teacher(
                 clf.teacher, self.X_lab, self.y_lab, train_rows, validation_rows
             )
@@ -310,7 +320,7 @@ class _DaskFit:
             raise
         labeled_scores = np.asarray(monitor.labeled_scores)
         drift_restored = False
-        acts = not self.guard.active and clf.teacher is None
+        acts = not self.guard.active and given_teacher(clf) is None
         if n_iter and monitor.drifted and acts:
             model, drift_restored = restore_on_drift(
                 clf.drift_check, labeled_scores, model, supervised
