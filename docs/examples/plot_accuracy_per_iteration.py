@@ -45,7 +45,9 @@ print(f"{(~unlabeled).sum()} labeled rows, {unlabeled.sum()} unlabeled rows")
 # --------
 # ``sample_rate=0.04`` draws 4% of the pool per iteration: 25 iterations.
 base = LogisticRegression(C=10.0, max_iter=1000)
-clf = PseudoLabelClassifier(base, sample_rate=0.04, random_state=0)
+# teacher=None: the model labels its own pool, iteration after iteration
+# (the default bagging committee would label it at once, in one iteration).
+clf = PseudoLabelClassifier(base, teacher=None, sample_rate=0.04, random_state=0)
 clf.fit(X_train, y_semi)
 print(clf.n_iter_, clf.termination_condition_)
 history = pd.DataFrame(clf.history_)

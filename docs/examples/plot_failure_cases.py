@@ -37,6 +37,7 @@ from pseudo_sklearn.datasets import mask_labels
 
 # The published loop: every pseudo-label kept, no quota, no averaging, no check.
 PUBLISHED = dict(
+    teacher=None,
     threshold=None,
     per_class_quota=False,
     max_iter=None,

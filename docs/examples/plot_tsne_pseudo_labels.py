@@ -35,7 +35,9 @@ y_semi = mask_labels(y_train, n_labeled=20, random_state=0)
 unlabeled = y_semi == -1
 
 base = LogisticRegression(C=10.0, max_iter=1000)
-clf = PseudoLabelClassifier(base, sample_rate=0.04, random_state=0)
+# teacher=None: the model labels its own pool, iteration after iteration
+# (the default bagging committee would label it at once, in one iteration).
+clf = PseudoLabelClassifier(base, teacher=None, sample_rate=0.04, random_state=0)
 clf.fit(X_train, y_semi)
 
 # %%
