@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from .utils._compat import _safe_indexing
+from .utils._compat import _check_method_params, _safe_indexing
 
 N_MEMBERS = 10
 _MAX_FOLDS = 5
@@ -85,7 +85,7 @@ class _BaggingCommittee:
     def fit(self, X, y, sample_weight=None, fit_params=None):
         """Fit the members on bootstrap samples of the labeled rows ``X, y``.
 
-        ``sample_weight`` and ``fit_params`` (of length ``len(y)`` or not) are
+        ``sample_weight`` and ``fit_params`` (those of length ``len(y)``) are
         indexed with each member's rows, and given to the cross-validated fits.
         """
         rng = np.random.RandomState(self.random_state)
@@ -101,7 +101,7 @@ class _BaggingCommittee:
             member = clone(self.estimator).fit(
                 _safe_indexing(X, rows),
                 y[rows],
-                **_index_params(fit_params, rows, n_rows),
+                **_check_method_params(X, fit_params, indices=rows),
             )
             self.members_.append(member)
             out = np.setdiff1d(np.arange(n_rows), rows)
@@ -146,15 +146,3 @@ class _BaggingCommittee:
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-def _index_params(params, rows, n_rows):
-    """``params`` with every array of length ``n_rows`` indexed by ``rows``."""
-    return {
-        key: _safe_indexing(value, rows)
-        if hasattr(value, "__len__")
-        and not isinstance(value, str | dict)
-        and len(value) == n_rows
-        else value
-        for key, value in params.items()
-    }

@@ -18,7 +18,6 @@ from ._checks import (
     validate_fit_data,
     warn_about_pool,
 )
-from ._committee import _BaggingCommittee
 from ._delegation import _DelegateToEstimatorMixin, is_dask_collection
 from ._guard import _Guard, split_validation
 from ._labeling import label_rows
@@ -32,6 +31,7 @@ from ._settings import (
     given_teacher,
     has_teacher,
     iteration_threshold,
+    labeled_by_committee,
     max_iterations,
     planned_iterations,
     pseudo_scale,
@@ -520,7 +520,7 @@ class PseudoLabelClassifier(
         shares = [np.mean(train.labels[train.labeled_rows] == c) for c in self.classes_]
         class_prior = (self.classes_, np.array(shares))
         quota = use_quota(self)
-        committee = isinstance(getattr(self, "teacher_", None), _BaggingCommittee)
+        committee = labeled_by_committee(self)
         max_iter = 1 if committee else max_iterations(self, pool.n_initial)
         n_planned = planned_iterations(self, pool.n_initial, max_iter, quota)
         average = averager(self, estimator)
@@ -588,8 +588,7 @@ class PseudoLabelClassifier(
     def _refit(self, estimator, X, train, new_rows, iteration, est_params):
         """The model after adding ``new_rows`` to the training set."""
         # The committee's student is refitted once, on every row.
-        committee = isinstance(getattr(self, "teacher_", None), _BaggingCommittee)
-        mode = "full" if committee else refit_mode(self)
+        mode = "full" if labeled_by_committee(self) else refit_mode(self)
         if mode == "partial":
             # One partial_fit on the new rows with the labeled rows, so that the
             # true labels keep anchoring the model while pseudo-labels stream in.

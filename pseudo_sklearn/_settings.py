@@ -15,6 +15,7 @@ import numpy as np
 from ._averaging import _CoefficientAverage, linear_step
 from ._calibration import calibrated_threshold
 from ._checks import given_teacher, has_method_parameter
+from ._committee import _BaggingCommittee
 from ._schedules import batch_size, threshold_at
 from .utils._compat import HasMethods, Interval, RealNotInt, StrOptions
 
@@ -118,6 +119,11 @@ def uses_committee(clf, estimator):
     if clf.teacher != "auto":
         return False
     return not (refit_mode(clf) == "partial" and linear_step(estimator) is not None)
+
+
+def labeled_by_committee(clf):
+    """Whether this fit's bagging committee labels the pool (``teacher_``)."""
+    return isinstance(getattr(clf, "teacher_", None), _BaggingCommittee)
 
 
 def has_teacher(clf):
